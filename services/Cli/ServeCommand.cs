@@ -1,0 +1,47 @@
+using System.CommandLine;
+using Microsoft.AspNetCore.Builder;
+using Platform.Gateway;
+
+namespace Platform.Cli;
+
+/// <summary><c>platform serve</c>: every service in one process, with the embedded defaults.</summary>
+public static class ServeCommand
+{
+    public const string DefaultUrls = "http://127.0.0.1:8080";
+
+    public static Command Create()
+    {
+        var urls = new Option<string>("--urls") { Description = "Addresses to listen on (semicolon-separated)", DefaultValueFactory = _ => DefaultUrls };
+        var data = new Option<DirectoryInfo>("--data") { Description = "Data directory (catalog database, vector store)", DefaultValueFactory = _ => new DirectoryInfo(".data") };
+        var model = new Option<DirectoryInfo?>("--model") { Description = $"Model package folder (default: ${ModelLocator.EnvironmentVariable} or the bundled {ModelLocator.BundledName})" };
+        var device = new Option<string>("--device") { Description = "Inference device: cpu, cuda:0, ...", DefaultValueFactory = _ => "cpu" };
+        var catalog = new Option<FileInfo?>("--catalog") { Description = "A catalog file (JSON lines) to ingest once the server is up" };
+        var maxBody = new Option<int>("--max-body-mb") { Description = "Largest request body accepted, in MiB", DefaultValueFactory = _ => 16 };
+
+        var command = new Command("serve", "Run all services in one process (embedded mode)") { urls, data, model, device, catalog, maxBody };
+        command.SetAction(async (result, ct) =>
+        {
+            if (result.GetValue(catalog) is { Exists: false } missing)
+            {
+                Console.Error.WriteLine($"catalog file {missing.FullName} does not exist");
+                return 2;
+            }
+            var options = new PlatformOptions
+            {
+                DataDirectory = result.GetValue(data)!.FullName,
+                ModelDirectory = result.GetValue(model)?.FullName ?? ModelLocator.Default(),
+                Device = result.GetValue(device)!,
+                CatalogToLoad = result.GetValue(catalog)?.FullName,
+                MaxBodyBytes = result.GetValue(maxBody) * 1024L * 1024L,
+            };
+            var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+            builder.WebHost.UseUrls(result.GetValue(urls)!);
+            builder.AddEmbeddedPlatform(options);
+            await using var app = builder.Build();
+            app.MapEmbeddedPlatform();
+            await app.RunAsync(ct);
+            return 0;
+        });
+        return command;
+    }
+}

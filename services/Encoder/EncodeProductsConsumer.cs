@@ -1,0 +1,67 @@
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Platform.Catalog;
+using Platform.Contracts;
+using Platform.Inference;
+using Platform.Inference.Imaging;
+
+namespace Platform.Encoder;
+
+/// <summary>
+/// Encodes ingested products in batches: one forward of each tower per batch. Idempotent by product id and content
+/// hash: content that is already indexed, or no longer current, is skipped.
+/// </summary>
+public sealed class EncodeProductsConsumer(EncoderHost host, ProductCatalog catalog, ILogger<EncodeProductsConsumer> logger)
+    : IConsumer<Batch<IngestProduct>>
+{
+    public async Task Consume(ConsumeContext<Batch<IngestProduct>> context)
+    {
+        var encoder = await host.GetAsync(context.CancellationToken);
+        var work = new List<IngestProduct>(context.Message.Length);
+        var tensors = new List<float[]>(context.Message.Length);
+        var seen = new HashSet<(string, string)>();
+        foreach (var item in context.Message)
+        {
+            var message = item.Message;
+            if (!seen.Add((message.Product.Id, message.ContentHash)) ||
+                !catalog.IsCurrent(message.Product.Id, message.ContentHash) ||
+                catalog.IsIndexed(message.Product.Id, message.ContentHash))
+                continue;
+            try
+            {
+                tensors.Add(encoder.PreprocessImage(message.Image));
+                work.Add(message);
+            }
+            catch (ImageRejectedException e)
+            {
+                await context.Publish(new ProductIngestFailed(message.Product.Id, message.ContentHash, $"image rejected: {e.Message}"));
+            }
+        }
+        if (work.Count == 0)
+            return;
+
+        var images = encoder.EncodePreprocessedImages(tensors);
+        var texts = encoder.EncodeTexts(work.ConvertAll(p => ProductText.Of(p.Product)));
+        logger.LogDebug("Encoded a batch of {Count} products on {Device}", work.Count, encoder.Device);
+        for (var i = 0; i < work.Count; i++)
+            await context.Publish(new ProductEmbedded(work[i].Product, work[i].ContentHash, encoder.Package.Name, images[i], texts[i]));
+    }
+}
+
+/// <summary>Transport policy for the encoder: batches of up to 32 products, gathered for at most 20 ms.</summary>
+public sealed class EncodeProductsConsumerDefinition : ConsumerDefinition<EncodeProductsConsumer>
+{
+    public const int MaxBatch = 32;
+
+    public EncodeProductsConsumerDefinition() => EndpointName = "encode-products";
+
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
+        IConsumerConfigurator<EncodeProductsConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        endpointConfigurator.UseMessageRetry(r => r.Interval(3, TimeSpan.FromMilliseconds(200)));
+        consumerConfigurator.Options<BatchOptions>(options => options
+            .SetMessageLimit(MaxBatch)
+            .SetTimeLimit(TimeSpan.FromMilliseconds(20))
+            .SetConcurrencyLimit(1));
+    }
+}

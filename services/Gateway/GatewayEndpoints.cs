@@ -1,0 +1,176 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Platform.Catalog;
+using Platform.Contracts;
+using Platform.Retrieval;
+
+namespace Platform.Gateway;
+
+/// <summary>The body of <c>POST /v1/products</c> as JSON: the product and its image in base64.</summary>
+public sealed record ProductRequest(string? Id, string? Title, string? Description, string? Category, decimal? Price,
+    Dictionary<string, string>? Attributes, string? Image);
+
+/// <summary>A product as <c>GET /v1/products/{id}</c> shows it.</summary>
+public sealed record ProductView(string Id, string Title, string? Description, string? Category, decimal? Price,
+    IReadOnlyDictionary<string, string> Attributes, ProductStatus Status, string? Reason, string ContentHash, DateTimeOffset UpdatedAt);
+
+public sealed record SearchResponse(IReadOnlyList<SearchHit> Results);
+
+/// <summary>The public HTTP API, version 1.</summary>
+public static class GatewayEndpoints
+{
+    public const int DefaultK = 10;
+
+    public static IEndpointRouteBuilder MapGatewayApi(this IEndpointRouteBuilder app)
+    {
+        var v1 = app.MapGroup("/v1");
+
+        v1.MapPost("/products", async (HttpRequest request, IngestService ingest, CancellationToken ct) =>
+            {
+                var (product, image) = await ReadProductAsync(request, ct);
+                var receipt = await ingest.IngestAsync(product, image, ct);
+                return Results.Accepted($"/v1/products/{Uri.EscapeDataString(receipt.Id)}", receipt);
+            })
+            .WithName("IngestProduct")
+            .WithSummary("Ingest a product: JSON with a base64 image, or a multipart form with an 'image' file part")
+            .Accepts<ProductRequest>("application/json", "multipart/form-data")
+            .Produces<IngestReceipt>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+
+        v1.MapGet("/products/{id}", (string id, ProductCatalog catalog) =>
+            {
+                var record = catalog.Get(id) ?? throw ApiProblem.NotFound($"no product with id '{id}'");
+                var p = record.Product;
+                return Results.Ok(new ProductView(p.Id, p.Title, p.Description, p.Category, p.Price,
+                    p.Attributes ?? new Dictionary<string, string>(), record.Status, record.FailureReason, record.ContentHash, record.UpdatedAt));
+            })
+            .WithName("GetProduct")
+            .WithSummary("A product and its status: pending, indexed, or failed with a reason")
+            .Produces<ProductView>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        v1.MapGet("/search", async (string? q, string? k, SearchService search, CancellationToken ct) =>
+            {
+                if (string.IsNullOrWhiteSpace(q))
+                    throw ApiProblem.BadRequest("'q' (the words to search for) is required and must not be empty");
+                if (q.Length > 1000)
+                    throw ApiProblem.BadRequest($"'q' is {q.Length} characters; at most 1000 are accepted");
+                return Results.Ok(new SearchResponse(await search.SearchTextAsync(q, ParseK(k), ct)));
+            })
+            .WithName("SearchByText")
+            .WithSummary("Search products by words (English or Chinese)")
+            .Produces<SearchResponse>()
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+
+        v1.MapPost("/search/image", async (HttpRequest request, string? k, SearchService search, CancellationToken ct) =>
+            {
+                var limit = ParseK(k);
+                var image = await ReadImageBodyAsync(request, ct);
+                return Results.Ok(new SearchResponse(await search.SearchImageAsync(image, limit, ct)));
+            })
+            .WithName("SearchByImage")
+            .WithSummary("Search products by a photo: the body is the image (image/* content type) or a multipart 'image' part")
+            .Accepts<byte[]>("image/jpeg", "image/png", "image/webp", "image/gif", "multipart/form-data")
+            .Produces<SearchResponse>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+
+        return app;
+    }
+
+    internal static int ParseK(string? k)
+    {
+        if (k is null)
+            return DefaultK;
+        if (!int.TryParse(k, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < 1 || value > SearchService.MaxK)
+            throw ApiProblem.BadRequest($"'k' must be an integer from 1 to {SearchService.MaxK}, got '{k}'");
+        return value;
+    }
+
+    private static async Task<(ProductInfo, byte[])> ReadProductAsync(HttpRequest request, CancellationToken ct)
+    {
+        if (request.HasJsonContentType())
+        {
+            ProductRequest? body;
+            try
+            {
+                body = await JsonSerializer.DeserializeAsync<ProductRequest>(request.Body, JsonSerializerOptions.Web, ct);
+            }
+            catch (JsonException e)
+            {
+                throw ApiProblem.BadRequest($"the body is not a valid product JSON object: {e.Message}");
+            }
+            if (body is null)
+                throw ApiProblem.BadRequest("the body is empty; send a product JSON object");
+            if (string.IsNullOrEmpty(body.Image))
+                throw ApiProblem.BadRequest("'image' is required: the product image as base64");
+            byte[] image;
+            try
+            {
+                image = Convert.FromBase64String(body.Image);
+            }
+            catch (FormatException)
+            {
+                throw ApiProblem.BadRequest("'image' is not valid base64");
+            }
+            return (new ProductInfo(body.Id ?? "", body.Title ?? "", body.Description, body.Category, body.Price, body.Attributes), image);
+        }
+
+        if (request.HasFormContentType)
+        {
+            var form = await request.ReadFormAsync(ct);
+            var file = form.Files.GetFile("image") ?? throw ApiProblem.BadRequest("the form has no 'image' file part");
+            decimal? price = null;
+            if (form.TryGetValue("price", out var priceText) && !string.IsNullOrWhiteSpace(priceText))
+            {
+                if (!decimal.TryParse(priceText, NumberStyles.Number, CultureInfo.InvariantCulture, out var parsed))
+                    throw ApiProblem.BadRequest($"'price' must be a number, got '{priceText}'");
+                price = parsed;
+            }
+            Dictionary<string, string>? attributes = null;
+            if (form.TryGetValue("attributes", out var attributesText) && !string.IsNullOrWhiteSpace(attributesText))
+            {
+                try
+                {
+                    attributes = JsonSerializer.Deserialize<Dictionary<string, string>>(attributesText.ToString());
+                }
+                catch (JsonException)
+                {
+                    throw ApiProblem.BadRequest("'attributes' must be a JSON object of string values");
+                }
+            }
+            using var stream = new MemoryStream();
+            await file.CopyToAsync(stream, ct);
+            return (new ProductInfo(form["id"].ToString(), form["title"].ToString(), NullIfEmpty(form["description"]),
+                NullIfEmpty(form["category"]), price, attributes), stream.ToArray());
+        }
+
+        throw ApiProblem.UnsupportedMediaType($"send the product as application/json or multipart/form-data, not '{request.ContentType ?? "no content type"}'");
+    }
+
+    private static async Task<byte[]> ReadImageBodyAsync(HttpRequest request, CancellationToken ct)
+    {
+        if (request.HasFormContentType)
+        {
+            var form = await request.ReadFormAsync(ct);
+            var file = form.Files.GetFile("image") ?? throw ApiProblem.BadRequest("the form has no 'image' file part");
+            using var part = new MemoryStream();
+            await file.CopyToAsync(part, ct);
+            return part.ToArray();
+        }
+        if (request.ContentType?.StartsWith("image/", StringComparison.OrdinalIgnoreCase) != true)
+            throw ApiProblem.UnsupportedMediaType($"send the image as the body with an image/* content type, or as a multipart 'image' part, not '{request.ContentType ?? "no content type"}'");
+        using var body = new MemoryStream();
+        await request.Body.CopyToAsync(body, ct);
+        return body.ToArray();
+    }
+
+    private static string? NullIfEmpty(Microsoft.Extensions.Primitives.StringValues value) =>
+        string.IsNullOrWhiteSpace(value) ? null : value.ToString();
+}

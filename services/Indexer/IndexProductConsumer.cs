@@ -1,0 +1,50 @@
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Platform.Catalog;
+using Platform.Contracts;
+using Platform.Retrieval;
+
+namespace Platform.Indexer;
+
+/// <summary>
+/// Writes embedded products into the index. Idempotent: an upsert by product id, and embeddings of content that is
+/// no longer the product's current content (a newer ingest overtook it) are dropped.
+/// </summary>
+public sealed class IndexProductConsumer(ProductIndex index, ProductCatalog catalog, ILogger<IndexProductConsumer> logger)
+    : IConsumer<ProductEmbedded>
+{
+    public async Task Consume(ConsumeContext<ProductEmbedded> context)
+    {
+        var message = context.Message;
+        if (!catalog.IsCurrent(message.Product.Id, message.ContentHash))
+        {
+            logger.LogDebug("Dropping stale embeddings of {ProductId}", message.Product.Id);
+            return;
+        }
+        await index.UpsertAsync(message, context.CancellationToken);
+        if (catalog.MarkIndexed(message.Product.Id, message.ContentHash))
+            await context.Publish(new ProductIndexed(message.Product.Id, message.ContentHash));
+    }
+}
+
+/// <summary>Records why a product could not be indexed, so the merchant can see it on the product.</summary>
+public sealed class RecordIngestFailureConsumer(ProductCatalog catalog, ILogger<RecordIngestFailureConsumer> logger)
+    : IConsumer<ProductIngestFailed>
+{
+    public Task Consume(ConsumeContext<ProductIngestFailed> context)
+    {
+        var message = context.Message;
+        if (catalog.MarkFailed(message.ProductId, message.ContentHash, message.Reason))
+            logger.LogWarning("Product {ProductId} failed: {Reason}", message.ProductId, message.Reason);
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class IndexProductConsumerDefinition : ConsumerDefinition<IndexProductConsumer>
+{
+    public IndexProductConsumerDefinition() => EndpointName = "index-products";
+
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
+        IConsumerConfigurator<IndexProductConsumer> consumerConfigurator, IRegistrationContext context) =>
+        endpointConfigurator.UseMessageRetry(r => r.Interval(5, TimeSpan.FromMilliseconds(200)));
+}

@@ -1,0 +1,119 @@
+namespace Platform.Retrieval;
+
+/// <summary>
+/// An in-memory BM25 index over product text (title weighted above category, attributes and description).
+/// Rebuilt from the vector store's payloads on start; kept current by the indexer. Safe for concurrent use.
+/// </summary>
+public sealed class LexicalIndex
+{
+    private const double K1 = 1.2;
+    private const double B = 0.75;
+    private const int TitleWeight = 3;
+
+    private readonly Dictionary<string, Dictionary<string, int>> _postings = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<string, int>> _documents = new(StringComparer.Ordinal);
+    private readonly ReaderWriterLockSlim _lock = new();
+    private long _totalLength;
+
+    public int Count
+    {
+        get
+        {
+            _lock.EnterReadLock();
+            try { return _documents.Count; }
+            finally { _lock.ExitReadLock(); }
+        }
+    }
+
+    public void Upsert(string id, string title, IEnumerable<string?> otherFields)
+    {
+        var terms = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var token in TextTokens.Of(title))
+            terms[token] = terms.GetValueOrDefault(token) + TitleWeight;
+        foreach (var field in otherFields)
+        {
+            foreach (var token in TextTokens.Of(field))
+                terms[token] = terms.GetValueOrDefault(token) + 1;
+        }
+
+        _lock.EnterWriteLock();
+        try
+        {
+            RemoveLocked(id);
+            _documents[id] = terms;
+            foreach (var (term, tf) in terms)
+            {
+                if (!_postings.TryGetValue(term, out var posting))
+                    _postings[term] = posting = new Dictionary<string, int>(StringComparer.Ordinal);
+                posting[id] = tf;
+                _totalLength += tf;
+            }
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+    }
+
+    public void Remove(string id)
+    {
+        _lock.EnterWriteLock();
+        try { RemoveLocked(id); }
+        finally { _lock.ExitWriteLock(); }
+    }
+
+    /// <summary>The best <paramref name="k"/> documents for <paramref name="query"/> by BM25, best first; only documents sharing a term.</summary>
+    public IReadOnlyList<(string Id, double Score)> Search(string query, int k)
+    {
+        var queryTerms = TextTokens.Of(query).Distinct(StringComparer.Ordinal).ToList();
+        var scores = new Dictionary<string, double>(StringComparer.Ordinal);
+        _lock.EnterReadLock();
+        try
+        {
+            var n = _documents.Count;
+            if (n == 0)
+                return [];
+            var averageLength = (double)_totalLength / n;
+            foreach (var term in queryTerms)
+            {
+                if (!_postings.TryGetValue(term, out var posting))
+                    continue;
+                var idf = Math.Log(1 + (n - posting.Count + 0.5) / (posting.Count + 0.5));
+                foreach (var (id, tf) in posting)
+                {
+                    var length = DocumentLength(_documents[id]);
+                    var s = idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / averageLength));
+                    scores[id] = scores.GetValueOrDefault(id) + s;
+                }
+            }
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+        return scores.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal)
+            .Take(k).Select(p => (p.Key, p.Value)).ToList();
+    }
+
+    private static int DocumentLength(Dictionary<string, int> terms)
+    {
+        var length = 0;
+        foreach (var tf in terms.Values)
+            length += tf;
+        return length;
+    }
+
+    private void RemoveLocked(string id)
+    {
+        if (!_documents.Remove(id, out var terms))
+            return;
+        foreach (var (term, tf) in terms)
+        {
+            var posting = _postings[term];
+            posting.Remove(id);
+            if (posting.Count == 0)
+                _postings.Remove(term);
+            _totalLength -= tf;
+        }
+    }
+}

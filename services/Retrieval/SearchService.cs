@@ -1,0 +1,80 @@
+using Platform.Inference;
+
+namespace Platform.Retrieval;
+
+/// <summary>One search hit as shoppers see it.</summary>
+public sealed record SearchHit(string Id, double Score, string Title, IReadOnlyDictionary<string, string> Attributes);
+
+/// <summary>How text search fuses its signals (weighted reciprocal-rank fusion).</summary>
+public sealed record FusionOptions
+{
+    /// <summary>RRF's rank offset: larger flattens the difference between top ranks.</summary>
+    public int RankConstant { get; init; } = 60;
+
+    /// <summary>Weight of the lexical (BM25 over title, category, attributes, description) list.</summary>
+    public double LexicalWeight { get; init; } = 2.0;
+
+    /// <summary>Weight of the query-text vs product-text embedding list.</summary>
+    public double TextVectorWeight { get; init; } = 0.5;
+
+    /// <summary>Weight of the query-text vs product-image embedding list (cross-modal).</summary>
+    public double ImageVectorWeight { get; init; } = 0.5;
+
+    /// <summary>How many candidates each signal contributes before fusion, at least.</summary>
+    public int MinCandidates { get; init; } = 50;
+}
+
+/// <summary>
+/// Query path: encodes the query, gathers candidates from each signal, fuses them. Lexical matches weigh most by
+/// default: they are what a shopper typing a product's words expects first, whatever the model's quality.
+/// </summary>
+public sealed class SearchService(EncoderHost host, ProductIndex index, FusionOptions fusion)
+{
+    public const int MaxK = 100;
+
+    public async Task<IReadOnlyList<SearchHit>> SearchTextAsync(string query, int k, CancellationToken cancellationToken = default)
+    {
+        var candidates = Math.Max(k * 4, fusion.MinCandidates);
+        var vector = (await host.GetAsync(cancellationToken)).EncodeText(query);
+        var byText = await index.Store.SearchAsync(ProductIndex.TextVector, vector, candidates, cancellationToken);
+        var byImage = await index.Store.SearchAsync(ProductIndex.ImageVector, vector, candidates, cancellationToken);
+        var lexical = index.Lexical.Search(query, candidates);
+
+        var fused = new Dictionary<string, double>(StringComparer.Ordinal);
+        void Add(IEnumerable<string> ranked, double weight)
+        {
+            var rank = 0;
+            foreach (var id in ranked)
+                fused[id] = fused.GetValueOrDefault(id) + weight / (fusion.RankConstant + ++rank);
+        }
+        Add(lexical.Select(h => h.Id), fusion.LexicalWeight);
+        Add(byText.Select(h => h.Id), fusion.TextVectorWeight);
+        Add(byImage.Select(h => h.Id), fusion.ImageVectorWeight);
+
+        var payloads = byText.Concat(byImage).DistinctBy(h => h.Id).ToDictionary(h => h.Id, h => h.Payload);
+        var hits = new List<SearchHit>(k);
+        foreach (var (id, score) in fused.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal))
+        {
+            if (hits.Count == k)
+                break;
+            var payload = payloads.TryGetValue(id, out var json) ? json : (await index.Store.GetAsync(id, cancellationToken))?.Payload;
+            if (payload is not null)
+                hits.Add(ToHit(id, score, payload));
+        }
+        return hits;
+    }
+
+    /// <summary>Products whose images are nearest to <paramref name="image"/>; the score is the cosine similarity.</summary>
+    public async Task<IReadOnlyList<SearchHit>> SearchImageAsync(byte[] image, int k, CancellationToken cancellationToken = default)
+    {
+        var vector = (await host.GetAsync(cancellationToken)).EncodeImage(image);
+        var hits = await index.Store.SearchAsync(ProductIndex.ImageVector, vector, k, cancellationToken);
+        return hits.Select(h => ToHit(h.Id, h.Score, h.Payload)).ToList();
+    }
+
+    private static SearchHit ToHit(string id, double score, string payloadJson)
+    {
+        var product = ProductIndex.ReadPayload(payloadJson).Product;
+        return new SearchHit(id, score, product.Title, product.Attributes ?? new Dictionary<string, string>());
+    }
+}

@@ -33,6 +33,16 @@ public sealed class ProductCatalog
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly string _connectionString;
 
+    static ProductCatalog()
+    {
+        // SQLitePCLRaw 3 (the only line served here) builds e_sqlite3 without auto-initialisation; Microsoft.Data.Sqlite
+        // 10 does not call sqlite3_initialize itself, and opening a database without it crashes the process.
+        SQLitePCL.Batteries_V2.Init();
+        var rc = SQLitePCL.raw.sqlite3_initialize();
+        if (rc != SQLitePCL.raw.SQLITE_OK)
+            throw new InvalidOperationException($"SQLite failed to initialise (code {rc})");
+    }
+
     public ProductCatalog(string databasePath)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);

@@ -1,0 +1,45 @@
+using System.Net;
+
+namespace Platform.Integration.Tests;
+
+/// <summary>A crash (kill -9) loses nothing that was acknowledged: accepted products get indexed after a restart.</summary>
+public sealed class RestartTests
+{
+    [Fact]
+    public async Task Products_acknowledged_before_a_kill_are_indexed_after_restart()
+    {
+        var data = Directory.CreateTempSubdirectory("platform-crash-").FullName;
+        try
+        {
+            var products = Fixtures.Products.Take(12).ToList();
+            await using (var first = await PlatformProcess.StartAsync(data))
+            {
+                foreach (var (product, imagePath) in products)
+                {
+                    using var response = await Fixtures.PostJsonAsync(first.Client, product, await File.ReadAllBytesAsync(imagePath));
+                    Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+                }
+                await first.KillHardAsync(); // straight after the last acknowledgement: some are still in flight
+            }
+
+            await using var second = await PlatformProcess.StartAsync(data);
+            await Fixtures.WaitIndexedAsync(second.Client, products.Select(p => p.Product.Id), TimeSpan.FromSeconds(120));
+            foreach (var (product, imagePath) in products)
+            {
+                var hits = await Fixtures.SearchImageAsync(second.Client, await File.ReadAllBytesAsync(imagePath), Fixtures.ContentTypeOf(imagePath), k: 1);
+                Assert.Equal(product.Id, hits.Single().Id);
+            }
+
+            // And once more, after everything was indexed: the store and the lexical index come back from disk.
+            await second.KillHardAsync();
+            await using var third = await PlatformProcess.StartAsync(data);
+            var (last, _) = products[^1];
+            var byTitle = await Fixtures.SearchTextAsync(third.Client, last.Title, k: 3);
+            Assert.Equal(last.Id, byTitle[0].Id);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+}

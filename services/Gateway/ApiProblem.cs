@@ -21,7 +21,8 @@ public sealed class ApiProblem(int status, string title, string detail) : Except
     /// <summary>An image the platform cannot use, with the status that fits the reason.</summary>
     public static ApiProblem From(ImageRejectedException e) => e.Reason switch
     {
-        ImageRejectReason.UnsupportedFormat => new(StatusCodes.Status415UnsupportedMediaType, "Unsupported image format", e.Message),
+        ImageRejectReason.UnsupportedFormat => new(StatusCodes.Status415UnsupportedMediaType, "Unsupported image format",
+            e.Message.Contains("JPEG", StringComparison.OrdinalIgnoreCase) ? e.Message : $"{e.Message} (accepted: JPEG, PNG, WebP, GIF)"),
         ImageRejectReason.TooLarge => new(StatusCodes.Status400BadRequest, "Image too large", e.Message),
         ImageRejectReason.Empty => new(StatusCodes.Status400BadRequest, "Empty image", e.Message),
         _ => new(StatusCodes.Status400BadRequest, "Corrupt image", e.Message),

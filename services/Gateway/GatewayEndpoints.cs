@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.OpenApi;
 using Platform.Catalog;
 using Platform.Contracts;
 using Platform.Retrieval;
@@ -36,7 +37,7 @@ public static class GatewayEndpoints
             })
             .WithName("IngestProduct")
             .WithSummary("Ingest a product: JSON with a base64 image, or a multipart form with an 'image' file part")
-            .Accepts<ProductRequest>("application/json", "multipart/form-data")
+            .DescribeBody("the product as JSON (image in base64), or a multipart form with an 'image' file part", "application/json", "multipart/form-data")
             .Produces<IngestReceipt>(StatusCodes.Status202Accepted)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
@@ -75,7 +76,7 @@ public static class GatewayEndpoints
             })
             .WithName("SearchByImage")
             .WithSummary("Search products by a photo: the body is the image (image/* content type) or a multipart 'image' part")
-            .Accepts<byte[]>("image/jpeg", "image/png", "image/webp", "image/gif", "multipart/form-data")
+            .DescribeBody("the photo (JPEG, PNG, WebP or GIF)", "image/jpeg", "image/png", "image/webp", "image/gif", "multipart/form-data")
             .Produces<SearchResponse>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
@@ -83,6 +84,22 @@ public static class GatewayEndpoints
 
         return app;
     }
+
+    /// <summary>
+    /// Documents the request body in OpenAPI only. <c>Accepts</c> would also make routing refuse other content types
+    /// with a bare 415; the handlers refuse them themselves, saying what to send instead.
+    /// </summary>
+    private static RouteHandlerBuilder DescribeBody(this RouteHandlerBuilder builder, string description, params string[] contentTypes) =>
+        builder.AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true,
+                Description = description,
+                Content = contentTypes.ToDictionary(c => c, _ => new OpenApiMediaType()),
+            };
+            return Task.CompletedTask;
+        });
 
     internal static int ParseK(string? k)
     {

@@ -12,6 +12,7 @@ public sealed class LexicalIndex
 
     private readonly Dictionary<string, Dictionary<string, int>> _postings = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Dictionary<string, int>> _documents = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Document> _titles = new(StringComparer.Ordinal);
     private readonly ReaderWriterLockSlim _lock = new();
     private long _totalLength;
 
@@ -28,7 +29,8 @@ public sealed class LexicalIndex
     public void Upsert(string id, string title, IEnumerable<string?> otherFields)
     {
         var terms = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var token in TextTokens.Of(title))
+        var titleTokens = TextTokens.Of(title);
+        foreach (var token in titleTokens)
             terms[token] = terms.GetValueOrDefault(token) + TitleWeight;
         foreach (var field in otherFields)
         {
@@ -41,6 +43,7 @@ public sealed class LexicalIndex
         {
             RemoveLocked(id);
             _documents[id] = terms;
+            _titles[id] = new Document(titleTokens.ToHashSet(StringComparer.Ordinal), titleTokens.Count, DocumentLength(terms));
             foreach (var (term, tf) in terms)
             {
                 if (!_postings.TryGetValue(term, out var posting))
@@ -81,7 +84,7 @@ public sealed class LexicalIndex
                 var idf = Math.Log(1 + (n - posting.Count + 0.5) / (posting.Count + 0.5));
                 foreach (var (id, tf) in posting)
                 {
-                    var length = DocumentLength(_documents[id]);
+                    var length = _titles[id].Length;
                     var s = idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / averageLength));
                     scores[id] = scores.GetValueOrDefault(id) + s;
                 }
@@ -93,6 +96,38 @@ public sealed class LexicalIndex
         }
         return scores.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal)
             .Take(k).Select(p => (p.Key, p.Value)).ToList();
+    }
+
+    /// <summary>
+    /// Products whose title holds every word of <paramref name="query"/>, closest titles (fewest other words) first:
+    /// a shopper who types a product's name, or the words that set it apart, expects it at the top.
+    /// </summary>
+    public IReadOnlyList<string> TitleMatches(string query, int k)
+    {
+        var queryTerms = TextTokens.Of(query).Distinct(StringComparer.Ordinal).ToList();
+        if (queryTerms.Count == 0)
+            return [];
+        _lock.EnterReadLock();
+        try
+        {
+            // Every match holds the query's rarest term, so only its posting list needs checking.
+            Dictionary<string, int>? rarest = null;
+            foreach (var term in queryTerms)
+            {
+                if (!_postings.TryGetValue(term, out var posting))
+                    return [];
+                if (rarest is null || posting.Count < rarest.Count)
+                    rarest = posting;
+            }
+            return rarest!.Keys
+                .Where(id => queryTerms.TrueForAll(_titles[id].TitleTerms.Contains))
+                .OrderBy(id => _titles[id].TitleLength).ThenBy(id => id, StringComparer.Ordinal)
+                .Take(k).ToList();
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
     }
 
     private static int DocumentLength(Dictionary<string, int> terms)
@@ -107,6 +142,7 @@ public sealed class LexicalIndex
     {
         if (!_documents.Remove(id, out var terms))
             return;
+        _titles.Remove(id);
         foreach (var (term, tf) in terms)
         {
             var posting = _postings[term];
@@ -116,4 +152,6 @@ public sealed class LexicalIndex
             _totalLength -= tf;
         }
     }
+
+    private sealed record Document(HashSet<string> TitleTerms, int TitleLength, int Length);
 }

@@ -14,6 +14,9 @@ public sealed record FusionOptions
     /// <summary>Weight of the lexical (BM25 over title, category, attributes, description) list.</summary>
     public double LexicalWeight { get; init; } = 2.0;
 
+    /// <summary>Weight of the list of products whose title holds every query word (shortest titles first).</summary>
+    public double TitleMatchWeight { get; init; } = 2.0;
+
     /// <summary>Weight of the query-text vs product-text embedding list.</summary>
     public double TextVectorWeight { get; init; } = 0.5;
 
@@ -48,6 +51,7 @@ public sealed class SearchService(EncoderHost host, ProductIndex index, FusionOp
                 fused[id] = fused.GetValueOrDefault(id) + weight / (fusion.RankConstant + ++rank);
         }
         Add(lexical.Select(h => h.Id), fusion.LexicalWeight);
+        Add(index.Lexical.TitleMatches(query, candidates), fusion.TitleMatchWeight);
         Add(byText.Select(h => h.Id), fusion.TextVectorWeight);
         Add(byImage.Select(h => h.Id), fusion.ImageVectorWeight);
 

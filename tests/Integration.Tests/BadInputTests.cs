@@ -103,8 +103,18 @@ public sealed class BadInputTests(CatalogServerFixture fixture)
     [Fact]
     public async Task Oversized_body_is_refused()
     {
-        var huge = new byte[17 * 1024 * 1024];
-        using var response = await Fixtures.PostMultipartAsync(Client, NewProduct("bad-huge"), huge, "huge.jpg");
+        // Expect: 100-continue, as curl and browsers send for large bodies: the server can refuse before the upload.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/products")
+        {
+            Content = new MultipartFormDataContent
+            {
+                { new StringContent("bad-huge"), "id" },
+                { new StringContent("Huge"), "title" },
+                { new ByteArrayContent(new byte[17 * 1024 * 1024]), "image", "huge.jpg" },
+            },
+        };
+        request.Headers.ExpectContinue = true;
+        using var response = await Client.SendAsync(request);
         await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "bad-huge", "larger");
     }
 
@@ -113,7 +123,9 @@ public sealed class BadInputTests(CatalogServerFixture fixture)
     {
         var content = new ByteArrayContent(new byte[17 * 1024 * 1024]);
         content.Headers.ContentType = new("image/jpeg");
-        using var response = await Client.PostAsync("/v1/search/image", content);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/search/image") { Content = content };
+        request.Headers.ExpectContinue = true;
+        using var response = await Client.SendAsync(request);
         await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, null, "larger");
     }
 

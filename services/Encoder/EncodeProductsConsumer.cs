@@ -3,7 +3,6 @@ using Microsoft.Extensions.Logging;
 using Platform.Catalog;
 using Platform.Contracts;
 using Platform.Inference;
-using Platform.Inference.Imaging;
 
 namespace Platform.Encoder;
 
@@ -17,24 +16,30 @@ public sealed class EncodeProductsConsumer(EncoderHost host, ProductCatalog cata
     public async Task Consume(ConsumeContext<Batch<IngestProduct>> context)
     {
         var encoder = await host.GetAsync(context.CancellationToken);
-        var work = new List<IngestProduct>(context.Message.Length);
-        var tensors = new List<float[]>(context.Message.Length);
+        var candidates = new List<IngestProduct>(context.Message.Length);
         var seen = new HashSet<(string, string)>();
         foreach (var item in context.Message)
         {
             var message = item.Message;
-            if (!seen.Add((message.Product.Id, message.ContentHash)) ||
-                !catalog.IsCurrent(message.Product.Id, message.ContentHash) ||
-                catalog.IsIndexed(message.Product.Id, message.ContentHash))
-                continue;
-            try
+            if (seen.Add((message.Product.Id, message.ContentHash)) &&
+                catalog.IsCurrent(message.Product.Id, message.ContentHash) &&
+                !catalog.IsIndexed(message.Product.Id, message.ContentHash))
+                candidates.Add(message);
+        }
+
+        var preprocessed = encoder.PreprocessImages(candidates.ConvertAll(c => c.Image));
+        var work = new List<IngestProduct>(candidates.Count);
+        var tensors = new List<float[]>(candidates.Count);
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            if (preprocessed[i].Tensor is { } tensor)
             {
-                tensors.Add(encoder.PreprocessImage(message.Image));
-                work.Add(message);
+                work.Add(candidates[i]);
+                tensors.Add(tensor);
             }
-            catch (ImageRejectedException e)
+            else
             {
-                await context.Publish(new ProductIngestFailed(message.Product.Id, message.ContentHash, $"image rejected: {e.Message}"));
+                await context.Publish(new ProductIngestFailed(candidates[i].Product.Id, candidates[i].ContentHash, $"image rejected: {preprocessed[i].Error!.Message}"));
             }
         }
         if (work.Count == 0)

@@ -61,6 +61,27 @@ public sealed class ClipEncoder : IDisposable
         return tensor;
     }
 
+    /// <summary>
+    /// Preprocesses several images across the machine's cores (decoding dominates batch encoding on CPU). Each entry
+    /// is either a tensor or the reason that image was refused; one bad image does not sink the others.
+    /// </summary>
+    public (float[]? Tensor, ImageRejectedException? Error)[] PreprocessImages(IReadOnlyList<byte[]> images)
+    {
+        var results = new (float[]?, ImageRejectedException?)[images.Count];
+        Parallel.For(0, images.Count, i =>
+        {
+            try
+            {
+                results[i] = (PreprocessImage(images[i]), null);
+            }
+            catch (ImageRejectedException e)
+            {
+                results[i] = (null, e);
+            }
+        });
+        return results;
+    }
+
     /// <summary>Runs the image tower on already preprocessed tensors (each <see cref="ImagePreprocessor.TensorLength"/> floats).</summary>
     public float[][] EncodePreprocessedImages(IReadOnlyList<float[]> tensors)
     {
@@ -82,8 +103,9 @@ public sealed class ClipEncoder : IDisposable
     public float[][] EncodeImages(IReadOnlyList<byte[]> images)
     {
         var tensors = new float[images.Count][];
-        for (var i = 0; i < images.Count; i++)
-            tensors[i] = PreprocessImage(images[i]);
+        var preprocessed = PreprocessImages(images);
+        for (var i = 0; i < preprocessed.Length; i++)
+            tensors[i] = preprocessed[i].Tensor ?? throw preprocessed[i].Error!;
         return EncodePreprocessedImages(tensors);
     }
 

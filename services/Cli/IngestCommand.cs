@@ -12,6 +12,14 @@ public static class IngestCommand
     {
         Description = "The platform's address",
         DefaultValueFactory = _ => new Uri(ServeCommand.DefaultUrls),
+        CustomParser = result =>
+        {
+            var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : ServeCommand.DefaultUrls;
+            if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
+                return uri;
+            result.AddError($"--server must be an http:// or https:// address, got '{text}'");
+            return null;
+        },
     };
 
     public static Command Create()

@@ -200,16 +200,16 @@ public sealed class ImagePreprocessorTests
     public void SixteenBitPng_BecomesEightBitSrgb()
     {
         // 16-bit RGB and 16-bit grey, already S×S (no resampling): value v·257 must come out as v.
-        var rgb = Png(S, S, bitDepth: 16, colorType: 2, (x, y) => [200 * 257, 100 * 257, 30 * 257]);
+        var rgb = TestImages.Png(S, S, bitDepth: 16, colorType: 2, (x, y) => [200 * 257, 100 * 257, 30 * 257]);
         var t = Run(rgb);
         Assert.Equal((200, 100, 30), PixelAt(t, 7, 9));
         Assert.Equal((200, 100, 30), PixelAt(t, S - 1, S - 1));
 
-        var grey = Png(S, S, bitDepth: 16, colorType: 0, (x, y) => [77 * 257]);
+        var grey = TestImages.Png(S, S, bitDepth: 16, colorType: 0, (x, y) => [77 * 257]);
         Assert.Equal((77, 77, 77), PixelAt(Run(grey), 100, 100));
 
         // 8-bit grey + alpha: alpha 0 over white is white whatever the grey says.
-        var greyAlpha = Png(S, S, bitDepth: 8, colorType: 4, (x, y) => [10, x < S / 2 ? 0 : 255]);
+        var greyAlpha = TestImages.Png(S, S, bitDepth: 8, colorType: 4, (x, y) => [10, x < S / 2 ? 0 : 255]);
         var ga = Run(greyAlpha);
         Assert.Equal((255, 255, 255), PixelAt(ga, 3, 3));
         Assert.Equal((10, 10, 10), PixelAt(ga, S - 3, 3));
@@ -236,7 +236,7 @@ public sealed class ImagePreprocessorTests
     [Fact]
     public void Bmp_IsAnUnsupportedFormat_NamedInTheMessage()
     {
-        var e = Assert.Throws<ImageRejectedException>(() => Run(Bmp(4, 3)));
+        var e = Assert.Throws<ImageRejectedException>(() => Run(TestImages.Bmp(4, 3)));
         Assert.Equal(ImageRejectReason.UnsupportedFormat, e.Reason);
         Assert.Contains("BMP", e.Message, StringComparison.Ordinal);
     }
@@ -244,7 +244,7 @@ public sealed class ImagePreprocessorTests
     [Fact]
     public void Tiff_IsAnUnsupportedFormat_NamedInTheMessage()
     {
-        var e = Assert.Throws<ImageRejectedException>(() => Preprocessor.Probe(Tiff(4, 3)));
+        var e = Assert.Throws<ImageRejectedException>(() => Preprocessor.Probe(TestImages.Tiff(4, 3)));
         Assert.Equal(ImageRejectReason.UnsupportedFormat, e.Reason);
         Assert.Contains("TIFF", e.Message, StringComparison.Ordinal);
     }
@@ -272,7 +272,7 @@ public sealed class ImagePreprocessorTests
     public void DecompressionBomb_IsTooLarge_FromTheHeader()
     {
         // IHDR claims 30000x30000 RGB (2.7 GB decoded); the data behind it is a token IDAT.
-        var bomb = Png(30000, 30000, bitDepth: 8, colorType: 2, pixel: null);
+        var bomb = TestImages.PngClaiming(30000, 30000);
         Assert.True(bomb.Length < 200);
         var before = Process.GetCurrentProcess().WorkingSet64;
         var watch = Stopwatch.StartNew();
@@ -350,129 +350,5 @@ public sealed class ImagePreprocessorTests
             for (var i = 0; i < images.Length; i++)
                 Assert.True(serial[i].AsSpan().SequenceEqual(results[i]), $"image {i} differs under concurrency");
         }
-    }
-
-    // ---- image builders ----
-
-    /// <summary>A PNG; <paramref name="pixel"/> gives each pixel's samples, or null for a token IDAT (header tests).</summary>
-    private static byte[] Png(int width, int height, int bitDepth, int colorType, Func<int, int, int[]>? pixel)
-    {
-        using var png = new MemoryStream();
-        png.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
-
-        var ihdr = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
-        BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), height);
-        ihdr[8] = (byte)bitDepth;
-        ihdr[9] = (byte)colorType;
-        WriteChunk(png, "IHDR", ihdr);
-
-        using var raw = new MemoryStream();
-        if (pixel is null)
-        {
-            raw.Write(new byte[64]); // a scrap of the first scanline
-        }
-        else
-        {
-            for (var y = 0; y < height; y++)
-            {
-                raw.WriteByte(0); // filter: none
-                for (var x = 0; x < width; x++)
-                {
-                    foreach (var sample in pixel(x, y))
-                    {
-                        if (bitDepth == 16)
-                            raw.WriteByte((byte)(sample >> 8));
-                        raw.WriteByte((byte)sample);
-                    }
-                }
-            }
-        }
-        using var idat = new MemoryStream();
-        using (var z = new ZLibStream(idat, CompressionLevel.Fastest, leaveOpen: true))
-            z.Write(raw.GetBuffer(), 0, (int)raw.Length);
-        WriteChunk(png, "IDAT", idat.ToArray());
-        WriteChunk(png, "IEND", []);
-        return png.ToArray();
-    }
-
-    private static void WriteChunk(Stream s, string type, byte[] data)
-    {
-        Span<byte> u32 = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(u32, data.Length);
-        s.Write(u32);
-        var typeAndData = new byte[4 + data.Length];
-        Encoding.ASCII.GetBytes(type, typeAndData);
-        data.CopyTo(typeAndData, 4);
-        s.Write(typeAndData);
-        BinaryPrimitives.WriteUInt32BigEndian(u32, Crc32(typeAndData));
-        s.Write(u32);
-    }
-
-    private static readonly uint[] CrcTable = Enumerable.Range(0, 256).Select(n =>
-    {
-        var c = (uint)n;
-        for (var k = 0; k < 8; k++)
-            c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        return c;
-    }).ToArray();
-
-    private static uint Crc32(ReadOnlySpan<byte> data)
-    {
-        var c = 0xFFFFFFFFu;
-        foreach (var b in data)
-            c = CrcTable[(c ^ b) & 0xFF] ^ (c >> 8);
-        return c ^ 0xFFFFFFFFu;
-    }
-
-    /// <summary>A 24-bit BMP (BITMAPINFOHEADER), rows bottom-up, padded to 4 bytes.</summary>
-    private static byte[] Bmp(int width, int height)
-    {
-        var stride = (width * 3 + 3) & ~3;
-        var bytes = new byte[54 + stride * height];
-        bytes[0] = (byte)'B';
-        bytes[1] = (byte)'M';
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(2), bytes.Length);
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(10), 54);
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(14), 40);
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(18), width);
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(22), height);
-        BinaryPrimitives.WriteInt16LittleEndian(bytes.AsSpan(26), 1);
-        BinaryPrimitives.WriteInt16LittleEndian(bytes.AsSpan(28), 24);
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(34), stride * height);
-        for (var i = 54; i < bytes.Length; i++)
-            bytes[i] = (byte)(i * 7);
-        return bytes;
-    }
-
-    /// <summary>An uncompressed 8-bit greyscale little-endian TIFF with one strip.</summary>
-    private static byte[] Tiff(int width, int height)
-    {
-        (ushort Tag, ushort Type, uint Value)[] entries =
-        [
-            (256, 4, (uint)width), (257, 4, (uint)height), (258, 3, 8), (259, 3, 1), (262, 3, 1),
-            (273, 4, 0 /* patched */), (277, 3, 1), (278, 4, (uint)height), (279, 4, (uint)(width * height)),
-        ];
-        var ifdSize = 2 + entries.Length * 12 + 4;
-        var dataOffset = 8 + ifdSize;
-        var bytes = new byte[dataOffset + width * height];
-        "II*\0"u8.CopyTo(bytes);
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4), 8);
-        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(8), (ushort)entries.Length);
-        for (var i = 0; i < entries.Length; i++)
-        {
-            var at = 10 + i * 12;
-            var (tag, type, value) = entries[i];
-            BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(at), tag);
-            BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(at + 2), type);
-            BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(at + 4), 1);
-            if (type == 3)
-                BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(at + 8), (ushort)value);
-            else
-                BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(at + 8), tag == 273 ? (uint)dataOffset : value);
-        }
-        for (var i = dataOffset; i < bytes.Length; i++)
-            bytes[i] = (byte)(i * 13);
-        return bytes;
     }
 }

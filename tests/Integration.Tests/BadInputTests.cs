@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Platform.Contracts;
+using Platform.Tests;
 
 namespace Platform.Integration.Tests;
 
@@ -45,7 +46,7 @@ public sealed class BadInputTests(CatalogServerFixture fixture)
     [Fact]
     public async Task Unsupported_image_format_is_refused()
     {
-        using var response = await Fixtures.PostMultipartAsync(Client, NewProduct("bad-bmp"), TestImages.Bmp(), "x.bmp");
+        using var response = await Fixtures.PostMultipartAsync(Client, NewProduct("bad-bmp"), TestImages.Bmp(4, 4), "x.bmp");
         await AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType, "bad-bmp", "JPEG", "PNG", "WebP", "GIF");
     }
 

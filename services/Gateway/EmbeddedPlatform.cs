@@ -72,6 +72,7 @@ public static class EmbeddedPlatform
             bus.AddConsumer<EncodeProductsConsumer, EncodeProductsConsumerDefinition>();
             bus.AddConsumer<IndexProductConsumer, IndexProductConsumerDefinition>();
             bus.AddConsumer<RecordIngestFailureConsumer>();
+            bus.AddConsumer<RecordEncodeFaultConsumer>();
             bus.UsingInMemory((context, cfg) => cfg.ConfigureEndpoints(context));
         });
 

@@ -48,3 +48,20 @@ public sealed class IndexProductConsumerDefinition : ConsumerDefinition<IndexPro
         IConsumerConfigurator<IndexProductConsumer> consumerConfigurator, IRegistrationContext context) =>
         endpointConfigurator.UseMessageRetry(r => r.Interval(5, TimeSpan.FromMilliseconds(200)));
 }
+
+/// <summary>
+/// When encoding keeps failing after retries (a model that cannot load, a device error), the product is marked
+/// failed with the error, rather than left pending with no word of why.
+/// </summary>
+public sealed class RecordEncodeFaultConsumer(ProductCatalog catalog, ILogger<RecordEncodeFaultConsumer> logger)
+    : IConsumer<Fault<IngestProduct>>
+{
+    public Task Consume(ConsumeContext<Fault<IngestProduct>> context)
+    {
+        var message = context.Message.Message;
+        var reason = context.Message.Exceptions.FirstOrDefault()?.Message ?? "unknown error";
+        if (catalog.MarkFailed(message.Product.Id, message.ContentHash, $"encoding failed: {reason}"))
+            logger.LogError("Encoding {ProductId} failed: {Reason}", message.Product.Id, reason);
+        return Task.CompletedTask;
+    }
+}

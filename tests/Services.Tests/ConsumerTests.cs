@@ -21,16 +21,20 @@ public sealed class ConsumerTests : IAsyncLifetime
     private ITestHarness _harness = null!;
     private ProductCatalog _catalog = null!;
 
-    public async ValueTask InitializeAsync()
+    public async ValueTask InitializeAsync() =>
+        (_provider, _harness, _catalog) = await StartHarnessAsync(RepoPaths.InRepo("models", "test-clip"), _dir);
+
+    /// <summary>The ingest consumers over a model package and fresh stores in <paramref name="dir"/>, started.</summary>
+    internal static async Task<(ServiceProvider, ITestHarness, ProductCatalog)> StartHarnessAsync(string packageDir, string dir)
     {
-        var host = new EncoderHost(RepoPaths.InRepo("models", "test-clip"));
-        _catalog = new ProductCatalog(Path.Combine(_dir, "catalog.db"));
+        var host = new EncoderHost(packageDir);
+        var catalog = new ProductCatalog(Path.Combine(dir, "catalog.db"));
         var schema = new VectorSchema(new Dictionary<string, int> { ["image"] = host.Package.EmbeddingDim, ["text"] = host.Package.EmbeddingDim });
-        _provider = new ServiceCollection()
+        var provider = new ServiceCollection()
             .AddLogging()
             .AddSingleton(host)
-            .AddSingleton(_catalog)
-            .AddSingleton<IVectorStore>(new ExactVectorStore(Path.Combine(_dir, "vectors.log"), schema))
+            .AddSingleton(catalog)
+            .AddSingleton<IVectorStore>(new ExactVectorStore(Path.Combine(dir, "vectors.log"), schema))
             .AddSingleton<LexicalIndex>()
             .AddSingleton<ProductIndex>()
             .AddMassTransitTestHarness(x =>
@@ -38,10 +42,12 @@ public sealed class ConsumerTests : IAsyncLifetime
                 x.AddConsumer<EncodeProductsConsumer, EncodeProductsConsumerDefinition>();
                 x.AddConsumer<IndexProductConsumer, IndexProductConsumerDefinition>();
                 x.AddConsumer<RecordIngestFailureConsumer>();
+                x.AddConsumer<RecordEncodeFaultConsumer>();
             })
             .BuildServiceProvider(true);
-        _harness = _provider.GetRequiredService<ITestHarness>();
-        await _harness.Start();
+        var harness = provider.GetRequiredService<ITestHarness>();
+        await harness.Start();
+        return (provider, harness, catalog);
     }
 
     public async ValueTask DisposeAsync()
@@ -52,12 +58,15 @@ public sealed class ConsumerTests : IAsyncLifetime
         Directory.Delete(_dir, recursive: true);
     }
 
-    private async Task<IngestProduct> RecordAsync(string id, string imageFile, string title = "Test Product")
+    private Task<IngestProduct> RecordAsync(string id, string imageFile, string title = "Test Product") =>
+        RecordAsync(_catalog, id, imageFile, title);
+
+    internal static async Task<IngestProduct> RecordAsync(ProductCatalog catalog, string id, string imageFile, string title = "Test Product")
     {
         var image = await File.ReadAllBytesAsync(RepoPaths.InRepo("tests", "fixtures", "products", imageFile));
         var product = new ProductInfo(id, title);
         var hash = ProductCatalog.ComputeContentHash(product, image);
-        _catalog.RecordIngest(product, image, hash);
+        catalog.RecordIngest(product, image, hash);
         return new IngestProduct(product, image, hash);
     }
 
@@ -120,5 +129,49 @@ public sealed class ConsumerTests : IAsyncLifetime
         Assert.Null(await _provider.GetRequiredService<IVectorStore>().GetAsync("replaced"));
         Assert.Equal(ProductStatus.Pending, _catalog.Get("replaced")!.Status);
         Assert.NotEqual(old.ContentHash, current.ContentHash);
+    }
+}
+
+/// <summary>An encoder that keeps failing marks the product failed with the error, instead of leaving it pending.</summary>
+[Collection("native")]
+public sealed class EncoderFaultTests : IAsyncLifetime
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("encoder-fault-").FullName;
+    private ServiceProvider _provider = null!;
+    private ITestHarness _harness = null!;
+    private ProductCatalog _catalog = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        // A package whose image tower is really the text tower: every image forward fails inside libtorch.
+        var package = Directory.CreateDirectory(Path.Combine(_dir, "broken-model")).FullName;
+        foreach (var file in Directory.GetFiles(RepoPaths.InRepo("models", "test-clip")))
+            File.Copy(file, Path.Combine(package, Path.GetFileName(file)));
+        var manifest = File.ReadAllText(Path.Combine(package, "model.json")).Replace("\"image_encoder.pt\"", "\"text_encoder.pt\"");
+        File.WriteAllText(Path.Combine(package, "model.json"), manifest);
+        (_provider, _harness, _catalog) = await ConsumerTests.StartHarnessAsync(package, _dir);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _harness.Stop();
+        await _provider.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_product_whose_encoding_keeps_failing_is_marked_failed_with_the_error()
+    {
+        var ingest = await ConsumerTests.RecordAsync(_catalog, "doomed", "p001.jpg");
+        await _harness.Bus.Publish(ingest);
+
+        Assert.True(await _harness.Published.Any<Fault<IngestProduct>>());
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (_catalog.Get("doomed")!.Status != ProductStatus.Failed && DateTime.UtcNow < deadline)
+            await Task.Delay(20);
+        var record = _catalog.Get("doomed")!;
+        Assert.Equal(ProductStatus.Failed, record.Status);
+        Assert.StartsWith("encoding failed: ", record.FailureReason);
     }
 }

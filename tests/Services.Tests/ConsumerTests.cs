@@ -12,29 +12,32 @@ using Platform.VectorStore;
 
 namespace Platform.Services.Tests;
 
-/// <summary>The ingest consumers on MassTransit's test harness, with the real test model and stores: what they publish.</summary>
-[Collection("native")]
-public sealed class ConsumerTests : IAsyncLifetime
+/// <summary>
+/// The ingest consumers on MassTransit's test harness over a model package, with fresh real stores in a temp folder.
+/// </summary>
+public abstract class ConsumerHarness : IAsyncLifetime
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("consumers-").FullName;
-    private ServiceProvider _provider = null!;
-    private ITestHarness _harness = null!;
-    private ProductCatalog _catalog = null!;
+    protected readonly string Dir = Directory.CreateTempSubdirectory("consumers-").FullName;
 
-    public async ValueTask InitializeAsync() =>
-        (_provider, _harness, _catalog) = await StartHarnessAsync(RepoPaths.InRepo("models", "test-clip"), _dir);
+    protected ServiceProvider Provider { get; private set; } = null!;
 
-    /// <summary>The ingest consumers over a model package and fresh stores in <paramref name="dir"/>, started.</summary>
-    internal static async Task<(ServiceProvider, ITestHarness, ProductCatalog)> StartHarnessAsync(string packageDir, string dir)
+    protected ITestHarness Harness { get; private set; } = null!;
+
+    protected ProductCatalog Catalog { get; private set; } = null!;
+
+    /// <summary>The model package the encoder loads.</summary>
+    protected abstract string PreparePackage();
+
+    public async ValueTask InitializeAsync()
     {
-        var host = new EncoderHost(packageDir);
-        var catalog = new ProductCatalog(Path.Combine(dir, "catalog.db"));
+        var host = new EncoderHost(PreparePackage());
+        Catalog = new ProductCatalog(Path.Combine(Dir, "catalog.db"));
         var schema = new VectorSchema(new Dictionary<string, int> { ["image"] = host.Package.EmbeddingDim, ["text"] = host.Package.EmbeddingDim });
-        var provider = new ServiceCollection()
+        Provider = new ServiceCollection()
             .AddLogging()
             .AddSingleton(host)
-            .AddSingleton(catalog)
-            .AddSingleton<IVectorStore>(new ExactVectorStore(Path.Combine(dir, "vectors.log"), schema))
+            .AddSingleton(Catalog)
+            .AddSingleton<IVectorStore>(new ExactVectorStore(Path.Combine(Dir, "vectors.log"), schema))
             .AddSingleton<LexicalIndex>()
             .AddSingleton<ProductIndex>()
             .AddMassTransitTestHarness(x =>
@@ -45,43 +48,56 @@ public sealed class ConsumerTests : IAsyncLifetime
                 x.AddConsumer<RecordEncodeFaultConsumer>();
             })
             .BuildServiceProvider(true);
-        var harness = provider.GetRequiredService<ITestHarness>();
-        await harness.Start();
-        return (provider, harness, catalog);
+        Harness = Provider.GetRequiredService<ITestHarness>();
+        await Harness.Start();
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _harness.Stop();
-        await _provider.DisposeAsync();
+        await Harness.Stop();
+        await Provider.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_dir, recursive: true);
+        Directory.Delete(Dir, recursive: true);
+        GC.SuppressFinalize(this);
     }
 
-    private Task<IngestProduct> RecordAsync(string id, string imageFile, string title = "Test Product") =>
-        RecordAsync(_catalog, id, imageFile, title);
-
-    internal static async Task<IngestProduct> RecordAsync(ProductCatalog catalog, string id, string imageFile, string title = "Test Product")
+    /// <summary>Records a product in the catalog, as the gateway would, and returns the command to publish.</summary>
+    protected async Task<IngestProduct> RecordAsync(string id, string imageFile, string title = "Test Product")
     {
         var image = await File.ReadAllBytesAsync(RepoPaths.InRepo("tests", "fixtures", "products", imageFile));
         var product = new ProductInfo(id, title);
         var hash = ProductCatalog.ComputeContentHash(product, image);
-        catalog.RecordIngest(product, image, hash);
+        Catalog.RecordIngest(product, image, hash);
         return new IngestProduct(product, image, hash);
     }
+
+    protected async Task WaitForStatusAsync(string id, ProductStatus status)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (Catalog.Get(id)!.Status != status && DateTime.UtcNow < deadline)
+            await Task.Delay(20);
+        Assert.Equal(status, Catalog.Get(id)!.Status);
+    }
+}
+
+/// <summary>The ingest consumers on MassTransit's test harness, with the real test model and stores: what they publish.</summary>
+[Collection("native")]
+public sealed class ConsumerTests : ConsumerHarness
+{
+    protected override string PreparePackage() => RepoPaths.InRepo("models", "test-clip");
 
     [Fact]
     public async Task A_good_product_is_embedded_then_indexed()
     {
         var ingest = await RecordAsync("good", "p001.jpg");
-        await _harness.Bus.Publish(ingest);
+        await Harness.Bus.Publish(ingest);
 
-        Assert.True(await _harness.Published.Any<ProductIndexed>(m => m.Context.Message.ProductId == "good"));
-        var embedded = _harness.Published.Select<ProductEmbedded>().Single(m => m.Context.Message.Product.Id == "good").Context.Message;
+        Assert.True(await Harness.Published.Any<ProductIndexed>(m => m.Context.Message.ProductId == "good"));
+        var embedded = Harness.Published.Select<ProductEmbedded>().Single(m => m.Context.Message.Product.Id == "good").Context.Message;
         Assert.Equal(128, embedded.ImageEmbedding.Length);
         Assert.Equal(128, embedded.TextEmbedding.Length);
         Assert.Equal("test-clip-random", embedded.Model);
-        Assert.Equal(ProductStatus.Indexed, _catalog.Get("good")!.Status);
+        Assert.Equal(ProductStatus.Indexed, Catalog.Get("good")!.Status);
     }
 
     [Fact]
@@ -89,30 +105,28 @@ public sealed class ConsumerTests : IAsyncLifetime
     {
         var ingest = await RecordAsync("corrupt", "p001.jpg");
         ingest = ingest with { Image = ingest.Image[..(ingest.Image.Length / 3)] };
-        await _harness.Bus.Publish(ingest);
+        await Harness.Bus.Publish(ingest);
 
-        Assert.True(await _harness.Published.Any<ProductIngestFailed>(m => m.Context.Message.ProductId == "corrupt"));
-        Assert.False(await _harness.Published.Any<ProductEmbedded>(m => m.Context.Message.Product.Id == "corrupt"));
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (_catalog.Get("corrupt")!.Status != ProductStatus.Failed && DateTime.UtcNow < deadline)
-            await Task.Delay(20);
-        Assert.StartsWith("image rejected", _catalog.Get("corrupt")!.FailureReason);
+        Assert.True(await Harness.Published.Any<ProductIngestFailed>(m => m.Context.Message.ProductId == "corrupt"));
+        Assert.False(await Harness.Published.Any<ProductEmbedded>(m => m.Context.Message.Product.Id == "corrupt"));
+        await WaitForStatusAsync("corrupt", ProductStatus.Failed);
+        Assert.StartsWith("image rejected", Catalog.Get("corrupt")!.FailureReason);
     }
 
     [Fact]
     public async Task Content_already_indexed_is_not_encoded_again()
     {
         var ingest = await RecordAsync("twice", "p002.jpg");
-        await _harness.Bus.Publish(ingest);
-        Assert.True(await _harness.Published.Any<ProductIndexed>(m => m.Context.Message.ProductId == "twice"));
+        await Harness.Bus.Publish(ingest);
+        Assert.True(await Harness.Published.Any<ProductIndexed>(m => m.Context.Message.ProductId == "twice"));
 
-        await _harness.Bus.Publish(ingest); // a redelivery
+        await Harness.Bus.Publish(ingest); // a redelivery
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (_harness.Consumed.Select<IngestProduct>(m => m.Context.Message.ContentHash == ingest.ContentHash).Count() < 2 && DateTime.UtcNow < deadline)
+        while (Harness.Consumed.Select<IngestProduct>(m => m.Context.Message.ContentHash == ingest.ContentHash).Count() < 2 && DateTime.UtcNow < deadline)
             await Task.Delay(20);
-        Assert.Equal(2, _harness.Consumed.Select<IngestProduct>(m => m.Context.Message.ContentHash == ingest.ContentHash).Count());
-        await _harness.InactivityTask;
-        Assert.Single(_harness.Published.Select<ProductEmbedded>(), m => m.Context.Message.Product.Id == "twice");
+        Assert.Equal(2, Harness.Consumed.Select<IngestProduct>(m => m.Context.Message.ContentHash == ingest.ContentHash).Count());
+        await Harness.InactivityTask;
+        Assert.Single(Harness.Published.Select<ProductEmbedded>(), m => m.Context.Message.Product.Id == "twice");
     }
 
     [Fact]
@@ -122,56 +136,40 @@ public sealed class ConsumerTests : IAsyncLifetime
         var current = await RecordAsync("replaced", "p004.png", "New Title");
         var vector = new float[128];
         vector[0] = 1;
-        await _harness.Bus.Publish(new ProductEmbedded(old.Product, old.ContentHash, "m", vector, vector));
-        Assert.True(await _harness.Consumed.Any<ProductEmbedded>(m => m.Context.Message.ContentHash == old.ContentHash));
-        await _harness.InactivityTask;
-        Assert.False(await _harness.Published.Any<ProductIndexed>(m => m.Context.Message.ContentHash == old.ContentHash));
-        Assert.Null(await _provider.GetRequiredService<IVectorStore>().GetAsync("replaced"));
-        Assert.Equal(ProductStatus.Pending, _catalog.Get("replaced")!.Status);
+        await Harness.Bus.Publish(new ProductEmbedded(old.Product, old.ContentHash, "m", vector, vector));
+        Assert.True(await Harness.Consumed.Any<ProductEmbedded>(m => m.Context.Message.ContentHash == old.ContentHash));
+        await Harness.InactivityTask;
+        Assert.False(await Harness.Published.Any<ProductIndexed>(m => m.Context.Message.ContentHash == old.ContentHash));
+        Assert.Null(await Provider.GetRequiredService<IVectorStore>().GetAsync("replaced"));
+        Assert.Equal(ProductStatus.Pending, Catalog.Get("replaced")!.Status);
         Assert.NotEqual(old.ContentHash, current.ContentHash);
     }
 }
 
 /// <summary>An encoder that keeps failing marks the product failed with the error, instead of leaving it pending.</summary>
 [Collection("native")]
-public sealed class EncoderFaultTests : IAsyncLifetime
+public sealed class EncoderFaultTests : ConsumerHarness
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("encoder-fault-").FullName;
-    private ServiceProvider _provider = null!;
-    private ITestHarness _harness = null!;
-    private ProductCatalog _catalog = null!;
-
-    public async ValueTask InitializeAsync()
+    protected override string PreparePackage()
     {
         // A package whose image tower is really the text tower: every image forward fails inside libtorch.
-        var package = Directory.CreateDirectory(Path.Combine(_dir, "broken-model")).FullName;
+        var package = Directory.CreateDirectory(Path.Combine(Dir, "broken-model")).FullName;
         foreach (var file in Directory.GetFiles(RepoPaths.InRepo("models", "test-clip")))
             File.Copy(file, Path.Combine(package, Path.GetFileName(file)));
         var manifest = File.ReadAllText(Path.Combine(package, "model.json")).Replace("\"image_encoder.pt\"", "\"text_encoder.pt\"");
         File.WriteAllText(Path.Combine(package, "model.json"), manifest);
-        (_provider, _harness, _catalog) = await ConsumerTests.StartHarnessAsync(package, _dir);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _harness.Stop();
-        await _provider.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_dir, recursive: true);
+        return package;
     }
 
     [Fact]
     public async Task A_product_whose_encoding_keeps_failing_is_marked_failed_with_the_error()
     {
-        var ingest = await ConsumerTests.RecordAsync(_catalog, "doomed", "p001.jpg");
-        await _harness.Bus.Publish(ingest);
+        var ingest = await RecordAsync("doomed", "p001.jpg");
+        await Harness.Bus.Publish(ingest);
 
-        Assert.True(await _harness.Published.Any<Fault<IngestProduct>>());
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (_catalog.Get("doomed")!.Status != ProductStatus.Failed && DateTime.UtcNow < deadline)
-            await Task.Delay(20);
-        var record = _catalog.Get("doomed")!;
-        Assert.Equal(ProductStatus.Failed, record.Status);
+        Assert.True(await Harness.Published.Any<Fault<IngestProduct>>());
+        await WaitForStatusAsync("doomed", ProductStatus.Failed);
+        var record = Catalog.Get("doomed")!;
         Assert.StartsWith("encoding failed: ", record.FailureReason);
     }
 }

@@ -26,18 +26,34 @@ public static class ServeCommand
                 Console.Error.WriteLine($"catalog file {missing.FullName} does not exist");
                 return 2;
             }
-            var options = new PlatformOptions
+            if (result.GetValue(maxBody) < 1)
             {
-                DataDirectory = result.GetValue(data)!.FullName,
-                ModelDirectory = result.GetValue(model)?.FullName ?? ModelLocator.Default(),
-                Device = result.GetValue(device)!,
-                CatalogToLoad = result.GetValue(catalog)?.FullName,
-                MaxBodyBytes = result.GetValue(maxBody) * 1024L * 1024L,
-            };
-            var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
-            builder.WebHost.UseUrls(result.GetValue(urls)!);
-            builder.AddEmbeddedPlatform(options);
-            await using var app = builder.Build();
+                Console.Error.WriteLine("--max-body-mb must be at least 1");
+                return 2;
+            }
+            WebApplication app;
+            try
+            {
+                var options = new PlatformOptions
+                {
+                    DataDirectory = result.GetValue(data)!.FullName,
+                    ModelDirectory = result.GetValue(model)?.FullName ?? ModelLocator.Default(),
+                    Device = result.GetValue(device)!,
+                    CatalogToLoad = result.GetValue(catalog)?.FullName,
+                    MaxBodyBytes = result.GetValue(maxBody) * 1024L * 1024L,
+                };
+                var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+                builder.WebHost.UseUrls(result.GetValue(urls)!);
+                builder.AddEmbeddedPlatform(options);
+                app = builder.Build();
+            }
+            catch (Exception e) when (e is Platform.Inference.ModelPackageException or DirectoryNotFoundException)
+            {
+                // A configuration mistake: say what is wrong, without a stack trace.
+                Console.Error.WriteLine($"platform serve: {e.Message}");
+                return 2;
+            }
+            await using var _ = app;
             app.MapEmbeddedPlatform();
             await app.RunAsync(ct);
             return 0;

@@ -95,4 +95,13 @@ public sealed class CliTests : IAsyncLifetime
         Assert.Equal("zh-shoes", (await Fixtures.SearchTextAsync(_server.Client, "跑步鞋"))[0].Id);
         Assert.Equal("红色连衣裙 夏季新款", (await Fixtures.SearchTextAsync(_server.Client, "红色 连衣裙"))[0].Title);
     }
+
+    [Fact]
+    public async Task Serve_with_a_folder_that_is_no_model_package_says_so_and_exits()
+    {
+        var (exit, output) = await RunCliAsync("serve", "--model", _work, "--data", Path.Combine(_work, "data"), "--urls", "http://127.0.0.1:0");
+        Assert.Equal(2, exit);
+        Assert.Contains("model.json does not exist", output);
+        Assert.DoesNotContain("   at ", output); // a message, not a stack trace
+    }
 }

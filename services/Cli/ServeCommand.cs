@@ -15,10 +15,11 @@ public static class ServeCommand
         var data = new Option<DirectoryInfo>("--data") { Description = "Data directory (catalog database, vector store)", DefaultValueFactory = _ => new DirectoryInfo(".data") };
         var model = new Option<DirectoryInfo?>("--model") { Description = $"Model package folder (default: ${ModelLocator.EnvironmentVariable} or the bundled {ModelLocator.BundledName})" };
         var device = new Option<string>("--device") { Description = "Inference device: cpu, cuda:0, ...", DefaultValueFactory = _ => "cpu" };
-        var catalog = new Option<FileInfo?>("--catalog") { Description = "A catalog file (JSON lines) to ingest once the server is up" };
+        var catalog = new Option<FileInfo?>("--catalog") { Description = "A catalog file (JSON lines) to ingest once the server is up (instead of the demo catalog)" };
+        var noDemo = new Option<bool>("--no-demo") { Description = "Do not load the bundled demo catalog into an empty data directory" };
         var maxBody = new Option<int>("--max-body-mb") { Description = "Largest request body accepted, in MiB", DefaultValueFactory = _ => 16 };
 
-        var command = new Command("serve", "Run all services in one process (embedded mode)") { urls, data, model, device, catalog, maxBody };
+        var command = new Command("serve", "Run all services in one process (embedded mode)") { urls, data, model, device, catalog, noDemo, maxBody };
         command.SetAction(async (result, ct) =>
         {
             if (result.GetValue(catalog) is { Exists: false } missing)
@@ -39,7 +40,8 @@ public static class ServeCommand
                     DataDirectory = result.GetValue(data)!.FullName,
                     ModelDirectory = result.GetValue(model)?.FullName ?? ModelLocator.Default(),
                     Device = result.GetValue(device)!,
-                    CatalogToLoad = result.GetValue(catalog)?.FullName,
+                    CatalogToLoad = result.GetValue(catalog)?.FullName ?? (result.GetValue(noDemo) ? null : DemoCatalogLocator.Default()),
+                    CatalogOnlyWhenEmpty = result.GetValue(catalog) is null,
                     MaxBodyBytes = result.GetValue(maxBody) * 1024L * 1024L,
                 };
                 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });

@@ -35,6 +35,9 @@ public sealed record PlatformOptions
 
     /// <summary>A catalog file (JSON lines) to ingest after start-up, or null.</summary>
     public string? CatalogToLoad { get; init; }
+
+    /// <summary>Load <see cref="CatalogToLoad"/> only into an empty data directory (the demo catalog's rule).</summary>
+    public bool CatalogOnlyWhenEmpty { get; init; }
 }
 
 /// <summary>Wires every service into one process: the embedded mode, with the in-memory bus and local stores.</summary>
@@ -76,7 +79,10 @@ public static class EmbeddedPlatform
             bus.UsingInMemory((context, cfg) => cfg.ConfigureEndpoints(context));
         });
 
-        services.AddHealthChecks().AddCheck<ModelHealthCheck>("model", tags: [ServiceDefaultsExtensions.ReadyTag]);
+        services.AddSingleton<CatalogLoadState>();
+        services.AddHealthChecks()
+            .AddCheck<ModelHealthCheck>("model", tags: [ServiceDefaultsExtensions.ReadyTag])
+            .AddCheck<CatalogLoadHealthCheck>("catalog", tags: [ServiceDefaultsExtensions.ReadyTag]);
         services.AddHostedService<StartupWork>();
         return builder;
     }

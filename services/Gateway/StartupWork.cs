@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Platform.Catalog;
+using Platform.Contracts;
 using Platform.Inference;
 using Platform.Retrieval;
 
@@ -19,6 +20,7 @@ internal sealed class StartupWork(
     IngestService ingest,
     IBus bus,
     PlatformOptions options,
+    CatalogLoadState load,
     ILogger<StartupWork> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -48,26 +50,96 @@ internal sealed class StartupWork(
 
         if (options.CatalogToLoad is { } file)
             await LoadCatalogAsync(file, stoppingToken);
+        else
+            load.Complete();
     }
 
     private async Task LoadCatalogAsync(string file, CancellationToken stoppingToken)
     {
-        int accepted = 0, failed = 0;
-        foreach (var line in CatalogFile.Read(file))
+        if (options.CatalogOnlyWhenEmpty && catalog.CountByStatus().Values.Sum() > 0)
+        {
+            logger.LogInformation("The data directory already holds products; the catalog {File} is not loaded again", file);
+            load.Complete();
+            return;
+        }
+
+        var lines = CatalogFile.Read(file).ToList();
+        load.Start(lines.Count);
+        logger.LogInformation("Loading catalog {File}: {Count} products", file, lines.Count);
+        var accepted = new List<string>(lines.Count);
+        foreach (var line in lines)
         {
             try
             {
                 if (line.Error is not null)
                     throw new InvalidDataException(line.Error);
                 await ingest.IngestAsync(line.Product!, await File.ReadAllBytesAsync(line.ImagePath!, stoppingToken), stoppingToken);
-                accepted++;
+                accepted.Add(line.Product!.Id);
             }
             catch (Exception e) when (e is ApiProblem or InvalidDataException or IOException or Inference.Imaging.ImageRejectedException)
             {
-                failed++;
+                load.AddRefused();
                 logger.LogWarning("{File} line {Line}: {Reason}", file, line.LineNumber, e.Message);
             }
         }
-        logger.LogInformation("Catalog {File}: {Accepted} products accepted, {Failed} refused", file, accepted, failed);
+
+        // Ready only once the catalog is searchable: wait for every accepted product to be indexed (or fail).
+        var waiting = new HashSet<string>(accepted);
+        var lastReport = DateTime.UtcNow;
+        while (waiting.Count > 0 && !stoppingToken.IsCancellationRequested)
+        {
+            foreach (var id in waiting.ToList())
+            {
+                var status = catalog.Get(id)?.Status;
+                if (status is ProductStatus.Indexed or ProductStatus.Failed)
+                {
+                    waiting.Remove(id);
+                    load.Finished(status == ProductStatus.Failed);
+                }
+            }
+            if (DateTime.UtcNow - lastReport > TimeSpan.FromSeconds(2))
+            {
+                logger.LogInformation("Catalog: {Done} of {Total} indexed", load.Indexed + load.Failed, load.Total);
+                lastReport = DateTime.UtcNow;
+            }
+            if (waiting.Count > 0)
+                await Task.Delay(200, stoppingToken);
+        }
+        load.Complete();
+        logger.LogInformation("Catalog {File}: {Indexed} indexed, {Failed} failed, {Refused} refused", file, load.Indexed, load.Failed, load.Refused);
     }
+}
+
+/// <summary>How far the start-up catalog load has got; the process is not ready until it is complete.</summary>
+public sealed class CatalogLoadState
+{
+    private int _total, _indexed, _failed, _refused, _complete;
+
+    public int Total => Volatile.Read(ref _total);
+
+    public int Indexed => Volatile.Read(ref _indexed);
+
+    public int Failed => Volatile.Read(ref _failed);
+
+    public int Refused => Volatile.Read(ref _refused);
+
+    public bool IsComplete => Volatile.Read(ref _complete) == 1;
+
+    internal void Start(int total) => Volatile.Write(ref _total, total);
+
+    internal void AddRefused() => Interlocked.Increment(ref _refused);
+
+    internal void Finished(bool failed) => Interlocked.Increment(ref failed ? ref _failed : ref _indexed);
+
+    internal void Complete() => Volatile.Write(ref _complete, 1);
+}
+
+/// <summary>Ready once the start-up catalog (if any) is searchable.</summary>
+internal sealed class CatalogLoadHealthCheck(CatalogLoadState load) : Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck
+{
+    public Task<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult> CheckHealthAsync(
+        Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(load.IsComplete
+            ? Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy(load.Total == 0 ? "no catalog to load" : $"catalog loaded: {load.Indexed} indexed, {load.Failed} failed, {load.Refused} refused")
+            : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy($"loading the catalog: {load.Indexed + load.Failed} of {load.Total} indexed"));
 }

@@ -58,7 +58,7 @@ public sealed class PlatformProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in (string[])[CliPath, "serve", "--urls", address.ToString().TrimEnd('/'), "--data", dataDirectory, .. extraArgs])
+        foreach (var arg in (string[])[CliPath, "serve", "--urls", address.ToString().TrimEnd('/'), "--data", dataDirectory, "--no-demo", .. extraArgs])
             start.ArgumentList.Add(arg);
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["Logging__LogLevel__Platform"] = "Information";

@@ -10,37 +10,60 @@ public sealed class ClipEncoderTests : IDisposable
 {
     private static readonly string PackageDir = RepoPaths.InRepo("models", "test-clip");
     private readonly ClipEncoder _encoder = ClipEncoder.Load(ModelPackage.Load(PackageDir));
-    private readonly JsonElement _reference = JsonDocument.Parse(File.ReadAllText(Path.Combine(PackageDir, "reference.json"))).RootElement;
 
     public void Dispose() => _encoder.Dispose();
 
-    [Fact]
-    public void Text_embeddings_match_the_ones_python_computed()
+    /// <summary>Every committed package that ships a reference.json: the bundled test model and any trained one.</summary>
+    public static TheoryData<string> PackagesWithReferences()
     {
-        foreach (var item in _reference.GetProperty("texts").EnumerateArray())
+        var data = new TheoryData<string>();
+        foreach (var dir in Directory.GetDirectories(RepoPaths.InRepo("models")).Order(StringComparer.Ordinal))
         {
-            var embedding = _encoder.EncodeText(item.GetProperty("text").GetString()!);
+            if (File.Exists(Path.Combine(dir, "reference.json")) && File.Exists(Path.Combine(dir, ModelPackage.ManifestName)))
+                data.Add(Path.GetFileName(dir));
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(PackagesWithReferences))]
+    public void Text_embeddings_match_the_ones_python_computed(string package)
+    {
+        using var encoder = ClipEncoder.Load(ModelPackage.Load(RepoPaths.InRepo("models", package)));
+        var reference = ReadReference(package);
+        foreach (var item in reference.GetProperty("texts").EnumerateArray())
+        {
+            var text = item.GetProperty("text").GetString()!;
+            var ids = encoder.Tokenizer.EncodeForModel(text, encoder.Package.ContextLength);
+            var expectedIds = item.GetProperty("input_ids").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+            Assert.Equal(expectedIds, ids.Take(expectedIds.Length));
+            var embedding = encoder.EncodeText(text);
             var expected = item.GetProperty("embedding_first8").EnumerateArray().Select(e => e.GetSingle()).ToArray();
             for (var i = 0; i < expected.Length; i++)
                 Assert.Equal(expected[i], embedding[i], 1e-4f);
         }
     }
 
-    [Fact]
-    public void Image_embedding_matches_the_one_python_computed()
+    [Theory]
+    [MemberData(nameof(PackagesWithReferences))]
+    public void Image_embedding_matches_the_one_python_computed(string package)
     {
+        using var encoder = ClipEncoder.Load(ModelPackage.Load(RepoPaths.InRepo("models", package)));
         // value(c,y,x) = (((37c + 11y + 7x) mod 256) - 128) / 128, as reference.json describes.
-        var size = _encoder.Package.ImageSize;
+        var size = encoder.Package.ImageSize;
         var tensor = new float[3 * size * size];
         for (var c = 0; c < 3; c++)
             for (var y = 0; y < size; y++)
                 for (var x = 0; x < size; x++)
                     tensor[(c * size + y) * size + x] = ((37 * c + 11 * y + 7 * x) % 256 - 128) / 128f;
-        var embedding = _encoder.EncodePreprocessedImages([tensor])[0];
-        var expected = _reference.GetProperty("image").GetProperty("embedding_first8").EnumerateArray().Select(e => e.GetSingle()).ToArray();
+        var embedding = encoder.EncodePreprocessedImages([tensor])[0];
+        var expected = ReadReference(package).GetProperty("image").GetProperty("embedding_first8").EnumerateArray().Select(e => e.GetSingle()).ToArray();
         for (var i = 0; i < expected.Length; i++)
             Assert.Equal(expected[i], embedding[i], 1e-4f);
     }
+
+    private static JsonElement ReadReference(string package) =>
+        JsonDocument.Parse(File.ReadAllText(RepoPaths.InRepo("models", package, "reference.json"))).RootElement;
 
     [Fact]
     public void Batched_text_encoding_equals_one_at_a_time()

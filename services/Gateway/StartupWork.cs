@@ -54,6 +54,24 @@ internal sealed class StartupWork(
             load.Complete();
     }
 
+    private async Task ReportProgressAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(2));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                var counts = catalog.CountByStatus();
+                logger.LogInformation("Catalog: {Accepted} of {Total} accepted; {Indexed} products indexed, {Pending} pending",
+                    load.Accepted, load.Total, counts[ProductStatus.Indexed], counts[ProductStatus.Pending]);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // the load is over
+        }
+    }
+
     private async Task LoadCatalogAsync(string file, CancellationToken stoppingToken)
     {
         if (options.CatalogOnlyWhenEmpty && catalog.CountByStatus().Values.Sum() > 0)
@@ -66,26 +84,31 @@ internal sealed class StartupWork(
         var lines = CatalogFile.Read(file).ToList();
         load.Start(lines.Count);
         logger.LogInformation("Loading catalog {File}: {Count} products", file, lines.Count);
-        var accepted = new List<string>(lines.Count);
-        foreach (var line in lines)
-        {
-            try
+        using var reporting = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var reporter = ReportProgressAsync(reporting.Token);
+
+        // Ingest validates by decoding each image: spread that over the cores.
+        var accepted = new System.Collections.Concurrent.ConcurrentBag<string>();
+        await Parallel.ForEachAsync(lines, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = stoppingToken },
+            async (line, ct) =>
             {
-                if (line.Error is not null)
-                    throw new InvalidDataException(line.Error);
-                await ingest.IngestAsync(line.Product!, await File.ReadAllBytesAsync(line.ImagePath!, stoppingToken), stoppingToken);
-                accepted.Add(line.Product!.Id);
-            }
-            catch (Exception e) when (e is ApiProblem or InvalidDataException or IOException or Inference.Imaging.ImageRejectedException)
-            {
-                load.AddRefused();
-                logger.LogWarning("{File} line {Line}: {Reason}", file, line.LineNumber, e.Message);
-            }
-        }
+                try
+                {
+                    if (line.Error is not null)
+                        throw new InvalidDataException(line.Error);
+                    await ingest.IngestAsync(line.Product!, await File.ReadAllBytesAsync(line.ImagePath!, ct), ct);
+                    accepted.Add(line.Product!.Id);
+                    load.AddAccepted();
+                }
+                catch (Exception e) when (e is ApiProblem or InvalidDataException or IOException or Inference.Imaging.ImageRejectedException)
+                {
+                    load.AddRefused();
+                    logger.LogWarning("{File} line {Line}: {Reason}", file, line.LineNumber, e.Message);
+                }
+            });
 
         // Ready only once the catalog is searchable: wait for every accepted product to be indexed (or fail).
         var waiting = new HashSet<string>(accepted);
-        var lastReport = DateTime.UtcNow;
         while (waiting.Count > 0 && !stoppingToken.IsCancellationRequested)
         {
             foreach (var id in waiting.ToList())
@@ -97,14 +120,11 @@ internal sealed class StartupWork(
                     load.Finished(status == ProductStatus.Failed);
                 }
             }
-            if (DateTime.UtcNow - lastReport > TimeSpan.FromSeconds(2))
-            {
-                logger.LogInformation("Catalog: {Done} of {Total} indexed", load.Indexed + load.Failed, load.Total);
-                lastReport = DateTime.UtcNow;
-            }
             if (waiting.Count > 0)
                 await Task.Delay(200, stoppingToken);
         }
+        await reporting.CancelAsync();
+        await reporter;
         load.Complete();
         logger.LogInformation("Catalog {File}: {Indexed} indexed, {Failed} failed, {Refused} refused", file, load.Indexed, load.Failed, load.Refused);
     }
@@ -113,7 +133,9 @@ internal sealed class StartupWork(
 /// <summary>How far the start-up catalog load has got; the process is not ready until it is complete.</summary>
 public sealed class CatalogLoadState
 {
-    private int _total, _indexed, _failed, _refused, _complete;
+    private int _total, _accepted, _indexed, _failed, _refused, _complete;
+
+    public int Accepted => Volatile.Read(ref _accepted);
 
     public int Total => Volatile.Read(ref _total);
 
@@ -126,6 +148,8 @@ public sealed class CatalogLoadState
     public bool IsComplete => Volatile.Read(ref _complete) == 1;
 
     internal void Start(int total) => Volatile.Write(ref _total, total);
+
+    internal void AddAccepted() => Interlocked.Increment(ref _accepted);
 
     internal void AddRefused() => Interlocked.Increment(ref _refused);
 

@@ -26,10 +26,11 @@ public sealed class LexicalIndex
         }
     }
 
-    public void Upsert(string id, string title, IEnumerable<string?> otherFields)
+    /// <summary>Indexes a document; <paramref name="titles"/> are its title in each language it has one in.</summary>
+    public void Upsert(string id, IEnumerable<string> titles, IEnumerable<string?> otherFields)
     {
         var terms = new Dictionary<string, int>(StringComparer.Ordinal);
-        var titleTokens = TextTokens.Of(title);
+        var titleTokens = titles.SelectMany(TextTokens.Of).ToList();
         foreach (var token in titleTokens)
             terms[token] = terms.GetValueOrDefault(token) + TitleWeight;
         foreach (var field in otherFields)
@@ -58,6 +59,8 @@ public sealed class LexicalIndex
         }
     }
 
+    public void Upsert(string id, string title, IEnumerable<string?> otherFields) => Upsert(id, [title], otherFields);
+
     public void Remove(string id)
     {
         _lock.EnterWriteLock();
@@ -68,7 +71,7 @@ public sealed class LexicalIndex
     /// <summary>The best <paramref name="k"/> documents for <paramref name="query"/> by BM25, best first; only documents sharing a term.</summary>
     public IReadOnlyList<(string Id, double Score)> Search(string query, int k)
     {
-        var queryTerms = TextTokens.Of(query).Distinct(StringComparer.Ordinal).ToList();
+        var queryTerms = TextTokens.OfQuery(query).Distinct(StringComparer.Ordinal).ToList();
         var scores = new Dictionary<string, double>(StringComparer.Ordinal);
         _lock.EnterReadLock();
         try
@@ -104,7 +107,7 @@ public sealed class LexicalIndex
     /// </summary>
     public IReadOnlyList<string> TitleMatches(string query, int k)
     {
-        var queryTerms = TextTokens.Of(query).Distinct(StringComparer.Ordinal).ToList();
+        var queryTerms = TextTokens.OfQuery(query).Distinct(StringComparer.Ordinal).ToList();
         if (queryTerms.Count == 0)
             return [];
         _lock.EnterReadLock();

@@ -44,11 +44,21 @@ public sealed class ProductIndex(IVectorStore store, LexicalIndex lexical)
     public static ProductPayload ReadPayload(string json) =>
         JsonSerializer.Deserialize<ProductPayload>(json, Json) ?? throw new InvalidDataException("empty product payload");
 
+    /// <summary>
+    /// Attributes named <c>title_xx</c> (for example <c>title_zh</c>) are the product's title in another language:
+    /// they count as title text, for ranking and for the title-match signal.
+    /// </summary>
     private void AddToLexical(ProductInfo product)
     {
+        var titles = new List<string> { product.Title };
         var fields = new List<string?> { product.Category, product.Description };
-        if (product.Attributes is not null)
-            fields.AddRange(product.Attributes.Values);
-        lexical.Upsert(product.Id, product.Title, fields);
+        foreach (var (key, value) in product.Attributes ?? new Dictionary<string, string>())
+        {
+            if (key.StartsWith("title_", StringComparison.Ordinal))
+                titles.Add(value);
+            else
+                fields.Add(value);
+        }
+        lexical.Upsert(product.Id, titles, fields);
     }
 }

@@ -5,11 +5,19 @@ namespace Platform.Retrieval;
 
 /// <summary>
 /// Tokens for lexical matching: lower-cased words of letters and digits, with a light English plural fold
-/// ("mugs" → "mug"); CJK runs, which have no spaces, become single characters and character bigrams.
+/// ("mugs" → "mug"). CJK runs, which have no spaces, become character bigrams; in documents also single
+/// characters, so a one-character query ("鞋") still matches, while a longer query ("连衣裙") matches by its
+/// bigrams alone and is not drowned by every product sharing one common character ("衣").
 /// </summary>
 public static class TextTokens
 {
-    public static List<string> Of(string? text)
+    /// <summary>Tokens of a document's text.</summary>
+    public static List<string> Of(string? text) => Tokenize(text, query: false);
+
+    /// <summary>Tokens of a query: CJK runs of two or more characters give bigrams only.</summary>
+    public static List<string> OfQuery(string? text) => Tokenize(text, query: true);
+
+    private static List<string> Tokenize(string? text, bool query)
     {
         var tokens = new List<string>();
         if (string.IsNullOrEmpty(text))
@@ -25,17 +33,17 @@ public static class TextTokens
             }
             else if (Rune.IsLetterOrDigit(rune))
             {
-                FlushCjk(cjk, tokens);
+                FlushCjk(cjk, tokens, query);
                 word.Append(Rune.ToLowerInvariant(rune).ToString());
             }
             else
             {
                 FlushWord(word, tokens);
-                FlushCjk(cjk, tokens);
+                FlushCjk(cjk, tokens, query);
             }
         }
         FlushWord(word, tokens);
-        FlushCjk(cjk, tokens);
+        FlushCjk(cjk, tokens, query);
         return tokens;
     }
 
@@ -53,7 +61,7 @@ public static class TextTokens
         tokens.Add(w);
     }
 
-    private static void FlushCjk(StringBuilder run, List<string> tokens)
+    private static void FlushCjk(StringBuilder run, List<string> tokens, bool query)
     {
         if (run.Length == 0)
             return;
@@ -62,9 +70,11 @@ public static class TextTokens
         while (e.MoveNext())
             chars.Add(e.GetTextElement());
         run.Clear();
+        var unigrams = !query || chars.Count == 1;
         for (var i = 0; i < chars.Count; i++)
         {
-            tokens.Add(chars[i]);
+            if (unigrams)
+                tokens.Add(chars[i]);
             if (i + 1 < chars.Count)
                 tokens.Add(chars[i] + chars[i + 1]);
         }

@@ -11,9 +11,28 @@ public sealed class LexicalTests
     }
 
     [Fact]
-    public void Chinese_runs_become_characters_and_bigrams()
+    public void Chinese_runs_become_characters_and_bigrams_in_documents()
     {
         Assert.Equal(["红", "红色", "色", "色连", "连", "连衣", "衣", "衣裙", "裙", "xl"], TextTokens.Of("红色连衣裙 XL"));
+    }
+
+    [Fact]
+    public void Chinese_queries_use_bigrams_unless_a_single_character()
+    {
+        Assert.Equal(["连衣", "衣裙"], TextTokens.OfQuery("连衣裙"));
+        Assert.Equal(["鞋", "red"], TextTokens.OfQuery("鞋 red"));
+    }
+
+    [Fact]
+    public void A_chinese_name_finds_its_product_above_ones_sharing_a_common_character()
+    {
+        var index = new LexicalIndex();
+        index.Upsert("dress", ["Dress", "连衣裙"], ["衣服, 裙子"]);
+        index.Upsert("coat", ["Lab Coat", "白大褂"], ["外衣, 白衣, 实验服, 衣服"]);
+        index.Upsert("shoe", ["Running Shoe", "跑步鞋"], []);
+        Assert.Equal(["dress"], index.Search("连衣裙", 10).Select(h => h.Id));
+        Assert.Equal(["dress"], index.TitleMatches("连衣裙", 10));
+        Assert.Equal("shoe", index.Search("鞋", 10).Single().Id);
     }
 
     [Fact]

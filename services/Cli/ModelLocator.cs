@@ -21,7 +21,7 @@ public static class BundledAssets
 public static class ModelLocator
 {
     public const string EnvironmentVariable = "PLATFORM_MODEL";
-    public const string BundledName = "test-clip";
+    public const string BundledName = "shopping-clip";
 
     public static string Default()
     {

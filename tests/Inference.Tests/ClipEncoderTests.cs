@@ -49,13 +49,7 @@ public sealed class ClipEncoderTests : IDisposable
     public void Image_embedding_matches_the_one_python_computed(string package)
     {
         using var encoder = ClipEncoder.Load(ModelPackage.Load(RepoPaths.InRepo("models", package)));
-        // value(c,y,x) = (((37c + 11y + 7x) mod 256) - 128) / 128, as reference.json describes.
-        var size = encoder.Package.ImageSize;
-        var tensor = new float[3 * size * size];
-        for (var c = 0; c < 3; c++)
-            for (var y = 0; y < size; y++)
-                for (var x = 0; x < size; x++)
-                    tensor[(c * size + y) * size + x] = ((37 * c + 11 * y + 7 * x) % 256 - 128) / 128f;
+        var tensor = ReferenceImage.Tensor(encoder.Package.ImageSize);
         var embedding = encoder.EncodePreprocessedImages([tensor])[0];
         var expected = ReadReference(package).GetProperty("image").GetProperty("embedding_first8").EnumerateArray().Select(e => e.GetSingle()).ToArray();
         for (var i = 0; i < expected.Length; i++)

@@ -37,12 +37,7 @@ public sealed class ExportedClipTests : IDisposable
         foreach (var item in reference.GetProperty("texts").EnumerateArray())
             AssertClose(item.GetProperty("embedding"), encoder.EncodeText(item.GetProperty("text").GetString()!));
 
-        var size = encoder.Package.ImageSize;
-        var tensor = new float[3 * size * size];
-        for (var c = 0; c < 3; c++)
-            for (var y = 0; y < size; y++)
-                for (var x = 0; x < size; x++)
-                    tensor[(c * size + y) * size + x] = ((37 * c + 11 * y + 7 * x) % 256 - 128) / 128f;
+        var tensor = ReferenceImage.Tensor(encoder.Package.ImageSize);
         AssertClose(reference.GetProperty("image").GetProperty("embedding"), encoder.EncodePreprocessedImages([tensor])[0]);
     }
 

@@ -21,9 +21,7 @@ public sealed class EncodeProductsConsumer(EncoderHost host, ProductCatalog cata
         foreach (var item in context.Message)
         {
             var message = item.Message;
-            if (seen.Add((message.Product.Id, message.ContentHash)) &&
-                catalog.IsCurrent(message.Product.Id, message.ContentHash) &&
-                !catalog.IsIndexed(message.Product.Id, message.ContentHash))
+            if (seen.Add((message.Product.Id, message.ContentHash)) && catalog.NeedsEncoding(message.Product.Id, message.ContentHash))
                 candidates.Add(message);
         }
 

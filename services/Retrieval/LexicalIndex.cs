@@ -11,8 +11,7 @@ public sealed class LexicalIndex
     private const int TitleWeight = 3;
 
     private readonly Dictionary<string, Dictionary<string, int>> _postings = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Dictionary<string, int>> _documents = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Document> _titles = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Document> _documents = new(StringComparer.Ordinal);
     private readonly ReaderWriterLockSlim _lock = new();
     private long _totalLength;
 
@@ -43,8 +42,7 @@ public sealed class LexicalIndex
         try
         {
             RemoveLocked(id);
-            _documents[id] = terms;
-            _titles[id] = new Document(titleTokens.ToHashSet(StringComparer.Ordinal), titleTokens.Count, DocumentLength(terms));
+            _documents[id] = new Document(terms, titleTokens.ToHashSet(StringComparer.Ordinal), titleTokens.Count, DocumentLength(terms));
             foreach (var (term, tf) in terms)
             {
                 if (!_postings.TryGetValue(term, out var posting))
@@ -87,7 +85,7 @@ public sealed class LexicalIndex
                 var idf = Math.Log(1 + (n - posting.Count + 0.5) / (posting.Count + 0.5));
                 foreach (var (id, tf) in posting)
                 {
-                    var length = _titles[id].Length;
+                    var length = _documents[id].Length;
                     var s = idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / averageLength));
                     scores[id] = scores.GetValueOrDefault(id) + s;
                 }
@@ -123,8 +121,8 @@ public sealed class LexicalIndex
                     rarest = posting;
             }
             return rarest!.Keys
-                .Where(id => queryTerms.TrueForAll(_titles[id].TitleTerms.Contains))
-                .OrderBy(id => _titles[id].TitleLength).ThenBy(id => id, StringComparer.Ordinal)
+                .Where(id => queryTerms.TrueForAll(_documents[id].TitleTerms.Contains))
+                .OrderBy(id => _documents[id].TitleLength).ThenBy(id => id, StringComparer.Ordinal)
                 .Take(k).ToList();
         }
         finally
@@ -143,10 +141,9 @@ public sealed class LexicalIndex
 
     private void RemoveLocked(string id)
     {
-        if (!_documents.Remove(id, out var terms))
+        if (!_documents.Remove(id, out var document))
             return;
-        _titles.Remove(id);
-        foreach (var (term, tf) in terms)
+        foreach (var (term, tf) in document.Terms)
         {
             var posting = _postings[term];
             posting.Remove(id);
@@ -156,5 +153,5 @@ public sealed class LexicalIndex
         }
     }
 
-    private sealed record Document(HashSet<string> TitleTerms, int TitleLength, int Length);
+    private sealed record Document(Dictionary<string, int> Terms, HashSet<string> TitleTerms, int TitleLength, int Length);
 }

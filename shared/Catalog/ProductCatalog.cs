@@ -118,12 +118,9 @@ public sealed class ProductCatalog
     /// <summary>Marks the product failed with a reason, only if <paramref name="contentHash"/> is still its current content.</summary>
     public bool MarkFailed(string id, string contentHash, string reason) => SetStatus(id, contentHash, ProductStatus.Failed, reason);
 
-    /// <summary>True when <paramref name="contentHash"/> is the product's current content and it is indexed.</summary>
-    public bool IsIndexed(string id, string contentHash)
-    {
-        var record = Get(id);
-        return record is { Status: ProductStatus.Indexed } && record.ContentHash == contentHash;
-    }
+    /// <summary>True when <paramref name="contentHash"/> is the product's current content and it is not indexed yet.</summary>
+    public bool NeedsEncoding(string id, string contentHash) =>
+        Get(id) is { } record && record.ContentHash == contentHash && record.Status != ProductStatus.Indexed;
 
     /// <summary>True when <paramref name="contentHash"/> is the product's current content.</summary>
     public bool IsCurrent(string id, string contentHash) => Get(id)?.ContentHash == contentHash;

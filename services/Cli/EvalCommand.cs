@@ -134,7 +134,7 @@ public static class EvalCommand
             });
         using var _ = index;
         var indexSeconds = indexWatch.Elapsed.TotalSeconds;
-        var indexed = (int)await index.Index.Store.CountAsync(ct);
+        var indexed = (int)await index.Index.CountAsync(ct);
 
         // Systems, in report order.
         var embeddings = encoder is null ? null : new QueryEmbeddings(encoder);

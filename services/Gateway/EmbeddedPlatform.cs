@@ -12,6 +12,7 @@ using Platform.Inference;
 using Platform.Retrieval;
 using Platform.ServiceDefaults;
 using Platform.VectorStore;
+using Platform.VectorStore.Embedded;
 
 namespace Platform.Gateway;
 
@@ -57,13 +58,8 @@ public static class EmbeddedPlatform
         var encoderHost = new EncoderHost(options.ModelDirectory, options.Device, options.MaxImagePixels);
         services.AddSingleton(encoderHost);
         services.AddSingleton(new ProductCatalog(Path.Combine(options.DataDirectory, "catalog.db")));
-        services.AddSingleton<IVectorStore>(_ => new ExactVectorStore(
-            Path.Combine(options.DataDirectory, "vectors", "products.log"),
-            new VectorSchema(new Dictionary<string, int>
-            {
-                [ProductIndex.ImageVector] = encoderHost.Package.EmbeddingDim,
-                [ProductIndex.TextVector] = encoderHost.Package.EmbeddingDim,
-            })));
+        services.AddSingleton<IVectorStore>(_ => EmbeddedVectorStore.Open(Path.Combine(options.DataDirectory, "vectors")));
+        services.AddSingleton(new ProductIndex.Settings(encoderHost.Package.EmbeddingDim));
         services.AddSingleton<LexicalIndex>();
         services.AddSingleton<ProductIndex>();
         services.AddSingleton(new FusionOptions());

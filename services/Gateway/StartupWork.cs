@@ -26,7 +26,9 @@ internal sealed class StartupWork(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var loading = encoders.StartLoading();
+        await index.EnsureCollectionAsync(stoppingToken);
         await index.RebuildLexicalAsync(stoppingToken);
+        await RequeueLostVectorsAsync(stoppingToken);
 
         var resent = 0;
         foreach (var pending in catalog.Pending())
@@ -52,6 +54,26 @@ internal sealed class StartupWork(
             await LoadCatalogAsync(file, stoppingToken);
         else
             load.Complete();
+    }
+
+    /// <summary>
+    /// Products the catalog calls indexed but the vector store does not hold (a vector store lost or replaced, or a
+    /// collection remade for a new model) go back to pending, so the re-send below encodes them again.
+    /// </summary>
+    private async Task RequeueLostVectorsAsync(CancellationToken stoppingToken)
+    {
+        var indexed = catalog.IndexedIds();
+        if (!index.Recreated && await index.CountAsync(stoppingToken) >= indexed.Count)
+            return;
+        var present = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var (id, _) in index.ScrollAsync(stoppingToken))
+            present.Add(id);
+        var lost = indexed.Where(id => !present.Contains(id)).ToList();
+        if (lost.Count == 0)
+            return;
+        var requeued = catalog.MarkPending(lost);
+        logger.LogWarning("{Count} products marked indexed are not in the vector store{Why}; encoding them again",
+            requeued, index.Recreated ? " (its collection was remade for a model of another dimension)" : "");
     }
 
     private async Task ReportProgressAsync(CancellationToken cancellationToken)

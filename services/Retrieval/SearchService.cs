@@ -39,8 +39,8 @@ public sealed class SearchService(EncoderHost host, ProductIndex index, FusionOp
     {
         var candidates = Math.Max(k * 4, fusion.MinCandidates);
         var vector = (await host.GetAsync(cancellationToken)).EncodeText(query);
-        var byText = await index.Store.SearchAsync(ProductIndex.TextVector, vector, candidates, cancellationToken);
-        var byImage = await index.Store.SearchAsync(ProductIndex.ImageVector, vector, candidates, cancellationToken);
+        var byText = await index.SearchAsync(ProductIndex.TextVector, vector, candidates, cancellationToken: cancellationToken);
+        var byImage = await index.SearchAsync(ProductIndex.ImageVector, vector, candidates, cancellationToken: cancellationToken);
         var lexical = index.Lexical.Search(query, candidates);
 
         var fused = new Dictionary<string, double>(StringComparer.Ordinal);
@@ -55,25 +55,24 @@ public sealed class SearchService(EncoderHost host, ProductIndex index, FusionOp
         Add(byText.Select(h => h.Id), fusion.TextVectorWeight);
         Add(byImage.Select(h => h.Id), fusion.ImageVectorWeight);
 
-        var payloads = byText.Concat(byImage).DistinctBy(h => h.Id).ToDictionary(h => h.Id, h => h.Payload);
-        var hits = new List<SearchHit>(k);
-        foreach (var (id, score) in fused.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal))
+        var payloads = byText.Concat(byImage).DistinctBy(h => h.Id).ToDictionary(h => h.Id, h => h.Payload!);
+        var ranked = fused.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Take(k).ToList();
+        var missing = ranked.Select(p => p.Key).Where(id => !payloads.ContainsKey(id)).ToList();
+        if (missing.Count > 0)
         {
-            if (hits.Count == k)
-                break;
-            var payload = payloads.TryGetValue(id, out var json) ? json : (await index.Store.GetAsync(id, cancellationToken))?.Payload;
-            if (payload is not null)
-                hits.Add(ToHit(id, score, payload));
+            foreach (var (id, payload) in await index.GetPayloadsAsync(missing, cancellationToken))
+                payloads[id] = payload;
         }
-        return hits;
+        // A lexical hit whose point has just been deleted has no payload: it is skipped.
+        return [.. ranked.Where(p => payloads.ContainsKey(p.Key)).Select(p => ToHit(p.Key, p.Value, payloads[p.Key]))];
     }
 
     /// <summary>Products whose images are nearest to <paramref name="image"/>; the score is the cosine similarity.</summary>
     public async Task<IReadOnlyList<SearchHit>> SearchImageAsync(byte[] image, int k, CancellationToken cancellationToken = default)
     {
         var vector = (await host.GetAsync(cancellationToken)).EncodeImage(image);
-        var hits = await index.Store.SearchAsync(ProductIndex.ImageVector, vector, k, cancellationToken);
-        return hits.Select(h => ToHit(h.Id, h.Score, h.Payload)).ToList();
+        var hits = await index.SearchAsync(ProductIndex.ImageVector, vector, k, cancellationToken: cancellationToken);
+        return hits.Select(h => ToHit(h.Id, h.Score, h.Payload!)).ToList();
     }
 
     private static SearchHit ToHit(string id, double score, string payloadJson)

@@ -153,6 +153,38 @@ public sealed class ProductCatalog
             yield return new IngestProduct(Deserialize(reader.GetString(0)), (byte[])reader.GetValue(2), reader.GetString(1));
     }
 
+    /// <summary>Ids of the products marked indexed.</summary>
+    public IReadOnlyList<string> IndexedIds()
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT id FROM products WHERE status = $status");
+        command.Parameters.AddWithValue("$status", (int)ProductStatus.Indexed);
+        using var reader = command.ExecuteReader();
+        var ids = new List<string>();
+        while (reader.Read())
+            ids.Add(reader.GetString(0));
+        return ids;
+    }
+
+    /// <summary>Marks indexed products pending again, so <see cref="Pending"/> hands them out to be encoded once more (their vectors were lost). Returns how many changed.</summary>
+    public int MarkPending(IEnumerable<string> ids)
+    {
+        using var connection = Open();
+        using var transaction = connection.BeginTransaction();
+        using var command = Command(connection, "UPDATE products SET status = $pending, reason = NULL WHERE id = $id AND status = $indexed", transaction);
+        var id = command.Parameters.Add("$id", SqliteType.Text);
+        command.Parameters.AddWithValue("$pending", (int)ProductStatus.Pending);
+        command.Parameters.AddWithValue("$indexed", (int)ProductStatus.Indexed);
+        var changed = 0;
+        foreach (var each in ids)
+        {
+            id.Value = each;
+            changed += command.ExecuteNonQuery();
+        }
+        transaction.Commit();
+        return changed;
+    }
+
     public IReadOnlyDictionary<ProductStatus, int> CountByStatus()
     {
         using var connection = Open();

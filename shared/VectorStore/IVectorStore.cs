@@ -1,40 +1,229 @@
 namespace Platform.VectorStore;
 
-/// <summary>A point: an id, one vector per named space (for example <c>image</c> and <c>text</c>), and a JSON payload.</summary>
-public sealed record VectorPoint(string Id, IReadOnlyDictionary<string, float[]> Vectors, string Payload);
-
-/// <summary>A search hit: higher scores are closer (cosine similarity).</summary>
-public sealed record ScoredPoint(string Id, float Score, string Payload);
-
-/// <summary>The named vectors a store holds and their dimensions.</summary>
-public sealed record VectorSchema(IReadOnlyDictionary<string, int> Dimensions)
-{
-    public int DimensionOf(string vector) => Dimensions.TryGetValue(vector, out var dim)
-        ? dim
-        : throw new VectorStoreException($"unknown named vector '{vector}'; this store has {string.Join(", ", Dimensions.Keys)}");
-}
-
-/// <summary>A vector store; every service goes through this, indifferent to which engine is behind it.</summary>
+/// <summary>
+/// A vector store: named collections of points, each point an id, one vector per named space (for example
+/// <c>image</c> and <c>text</c>) and a JSON payload. Every service goes through this interface and is indifferent
+/// to the engine behind it: the embedded engine (<see cref="Embedded.EmbeddedVectorStore"/>) or Qdrant over REST.
+/// </summary>
+/// <remarks>
+/// <para>Errors: a request the store cannot carry out throws <see cref="VectorStoreException"/> whose
+/// <see cref="VectorStoreException.Kind"/> says why and whose message says what is wrong (a wrong dimension, a NaN
+/// component, an unknown collection or named vector). A rejected write changes nothing: a batch is validated as a
+/// whole before any of it is stored.</para>
+/// <para>Durability: when a write's task completes, the write survives a crash or a <c>kill -9</c> of the process.</para>
+/// <para>Scores: <see cref="Distance.Cosine"/> gives the cosine similarity and <see cref="Distance.Dot"/> the dot
+/// product (higher is closer); <see cref="Distance.Euclid"/> gives the Euclidean distance (lower is closer). Results
+/// are always ordered closest first, and a score threshold keeps hits at least that close.</para>
+/// </remarks>
 public interface IVectorStore
 {
-    VectorSchema Schema { get; }
+    /// <summary>Creates a collection. If it exists with the same schema this does nothing; with a different schema it throws (<see cref="VectorStoreErrorKind.Conflict"/>).</summary>
+    ValueTask CreateCollectionAsync(string collection, CollectionSchema schema, CancellationToken cancellationToken = default);
 
-    /// <summary>Inserts or replaces points by id. When the returned task completes the write is durable.</summary>
-    ValueTask UpsertAsync(IReadOnlyList<VectorPoint> points, CancellationToken cancellationToken = default);
+    /// <summary>The collection's schema, or null when there is no such collection.</summary>
+    ValueTask<CollectionSchema?> GetCollectionAsync(string collection, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes a point; false when there was none.</summary>
-    ValueTask<bool> DeleteAsync(string id, CancellationToken cancellationToken = default);
+    ValueTask<IReadOnlyList<string>> ListCollectionsAsync(CancellationToken cancellationToken = default);
 
-    ValueTask<VectorPoint?> GetAsync(string id, CancellationToken cancellationToken = default);
+    /// <summary>Deletes a collection and everything in it; false when there was none.</summary>
+    ValueTask<bool> DeleteCollectionAsync(string collection, CancellationToken cancellationToken = default);
 
-    ValueTask<long> CountAsync(CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Inserts or replaces points by id. A point may carry any subset of the collection's named vectors (at least one);
+    /// a replaced point loses the vectors and payload it had. Cosine vectors must not be all zeros.
+    /// </summary>
+    ValueTask UpsertAsync(string collection, IReadOnlyList<VectorPoint> points, CancellationToken cancellationToken = default);
 
-    /// <summary>The <paramref name="k"/> points nearest to <paramref name="query"/> in the named vector space, best first.</summary>
-    ValueTask<IReadOnlyList<ScoredPoint>> SearchAsync(string vector, ReadOnlyMemory<float> query, int k, CancellationToken cancellationToken = default);
+    /// <summary>Deletes the points with these ids; ids that are not there are ignored.</summary>
+    ValueTask DeleteAsync(string collection, IReadOnlyList<string> ids, CancellationToken cancellationToken = default);
 
-    /// <summary>Every point, in no particular order.</summary>
-    IAsyncEnumerable<VectorPoint> ScrollAsync(CancellationToken cancellationToken = default);
+    /// <summary>Deletes every point the filter matches.</summary>
+    ValueTask DeleteAsync(string collection, Filter filter, CancellationToken cancellationToken = default);
+
+    /// <summary>The points with these ids, in the order asked, skipping ids that are not there.</summary>
+    ValueTask<IReadOnlyList<VectorPoint>> GetAsync(string collection, IReadOnlyList<string> ids, bool withVectors = false, CancellationToken cancellationToken = default);
+
+    /// <summary>How many points the collection holds, or how many the filter matches.</summary>
+    ValueTask<long> CountAsync(string collection, Filter? filter = null, CancellationToken cancellationToken = default);
+
+    /// <summary>One page of points in ascending id order (ordinal for the embedded engine; the backend's own order for Qdrant), from <see cref="ScrollRequest.Offset"/> on.</summary>
+    ValueTask<ScrollPage> ScrollAsync(string collection, ScrollRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>The points nearest to a query vector in one named space, closest first.</summary>
+    ValueTask<IReadOnlyList<ScoredPoint>> SearchAsync(string collection, SearchRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Points like the positive examples and unlike the negative ones, closest first; example points themselves are never returned.</summary>
+    ValueTask<IReadOnlyList<ScoredPoint>> RecommendAsync(string collection, RecommendRequest request, CancellationToken cancellationToken = default);
+}
+
+/// <summary>How closeness is measured in a named vector space.</summary>
+public enum Distance
+{
+    /// <summary>Cosine similarity: vectors are normalised on the way in; higher is closer.</summary>
+    Cosine,
+
+    /// <summary>Dot product, vectors stored as given; higher is closer.</summary>
+    Dot,
+
+    /// <summary>Euclidean (L2) distance; lower is closer.</summary>
+    Euclid,
+}
+
+/// <summary>One named vector space: its dimension and distance.</summary>
+public sealed record VectorParams(int Size, Distance Distance);
+
+/// <summary>The named vector spaces of a collection.</summary>
+public sealed record CollectionSchema(IReadOnlyDictionary<string, VectorParams> Vectors)
+{
+    public VectorParams this[string vector] => Vectors.TryGetValue(vector, out var p)
+        ? p
+        : throw new VectorStoreException(VectorStoreErrorKind.BadRequest,
+            $"unknown named vector '{vector}'; this collection has {string.Join(", ", Vectors.Keys.Order(StringComparer.Ordinal).Select(k => $"'{k}'"))}");
+
+    /// <summary>Throws when the schema itself is unusable: no vectors, a bad name, a dimension out of range.</summary>
+    public void Validate()
+    {
+        if (Vectors is null || Vectors.Count == 0)
+            throw new VectorStoreException(VectorStoreErrorKind.BadRequest, "a collection needs at least one named vector");
+        foreach (var (name, p) in Vectors)
+        {
+            if (!Names.IsValid(name))
+                throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"named vector '{name}': {Names.Rule}");
+            if (p.Size is < 1 or > MaxDimension)
+                throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"named vector '{name}': size must be 1..{MaxDimension}, got {p.Size}");
+            if (!Enum.IsDefined(p.Distance))
+                throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"named vector '{name}': unknown distance {p.Distance}");
+        }
+    }
+
+    /// <summary>Same vector names, sizes and distances.</summary>
+    public bool SameAs(CollectionSchema other) =>
+        Vectors.Count == other.Vectors.Count
+        && Vectors.All(kv => other.Vectors.TryGetValue(kv.Key, out var p) && p == kv.Value);
+
+    public const int MaxDimension = 65536;
+}
+
+/// <summary>
+/// A point: an id (1..256 characters), one vector per named space it has, and a payload that is a JSON object
+/// (<c>"{}"</c> when there is none). Returned points carry vectors only when they were asked for.
+/// </summary>
+public sealed record VectorPoint(string Id, IReadOnlyDictionary<string, float[]> Vectors, string Payload = "{}");
+
+/// <summary>A hit: its id, score (see <see cref="IVectorStore"/> for what scores mean), and payload and vectors when asked for.</summary>
+public sealed record ScoredPoint(string Id, float Score, string? Payload = null, IReadOnlyDictionary<string, float[]>? Vectors = null);
+
+/// <summary>A nearest-neighbour search in one named vector space.</summary>
+/// <param name="Vector">Which named vector to search.</param>
+/// <param name="Query">The query vector; its length must equal the named vector's size.</param>
+/// <param name="Limit">How many hits at most (1..10000).</param>
+public sealed record SearchRequest(string Vector, ReadOnlyMemory<float> Query, int Limit)
+{
+    /// <summary>Only points the filter matches.</summary>
+    public Filter? Filter { get; init; }
+
+    /// <summary>Only hits at least this close: score ≥ threshold for cosine and dot, distance ≤ threshold for Euclid.</summary>
+    public float? ScoreThreshold { get; init; }
+
+    /// <summary>Skip this many of the best hits first (paging).</summary>
+    public int Offset { get; init; }
+
+    public bool WithPayload { get; init; } = true;
+    public bool WithVectors { get; init; }
+
+    /// <summary>Search breadth for approximate (HNSW) search; the engine's default when null. Larger is slower and more accurate.</summary>
+    public int? Ef { get; init; }
+
+    /// <summary>Exact search (full scan) instead of the approximate index.</summary>
+    public bool Exact { get; init; }
+}
+
+/// <summary>How a recommendation combines its examples.</summary>
+public enum RecommendStrategy
+{
+    /// <summary>
+    /// Search with one vector: the mean of the positives, moved away from the mean of the negatives
+    /// (<c>2·mean(pos) − mean(neg)</c> when there are negatives). Needs at least one positive.
+    /// </summary>
+    AverageVector,
+
+    /// <summary>
+    /// Score each candidate against every example: if it is closer to its best positive than to its best negative
+    /// it scores sigmoid(that positive similarity), in (0, 1); otherwise −sigmoid(its best negative similarity), in
+    /// (−1, 0). So every candidate nearer a positive ranks above every candidate nearer a negative. Works with
+    /// negatives only too. Similarity is the cosine or dot product, or for Euclid the negated distance; scores are
+    /// higher-is-better for every distance, and the score threshold keeps hits scoring at least that much.
+    /// </summary>
+    BestScore,
+}
+
+/// <summary>A recommendation example: an existing point's id, or a raw vector. Exactly one of the two.</summary>
+public sealed record RecommendExample
+{
+    public string? Id { get; init; }
+    public float[]? Vector { get; init; }
+
+    public static RecommendExample Point(string id) => new() { Id = id };
+    public static RecommendExample Of(float[] vector) => new() { Vector = vector };
+
+    public static implicit operator RecommendExample(string id) => Point(id);
+}
+
+/// <summary>Recommendation by example in one named vector space.</summary>
+public sealed record RecommendRequest(string Vector, int Limit)
+{
+    public IReadOnlyList<RecommendExample> Positive { get; init; } = [];
+    public IReadOnlyList<RecommendExample> Negative { get; init; } = [];
+    public RecommendStrategy Strategy { get; init; } = RecommendStrategy.AverageVector;
+    public Filter? Filter { get; init; }
+    public float? ScoreThreshold { get; init; }
+    public bool WithPayload { get; init; } = true;
+    public bool WithVectors { get; init; }
+    public int? Ef { get; init; }
+}
+
+/// <summary>One page of a scroll.</summary>
+/// <param name="Limit">Points per page (1..10000).</param>
+public sealed record ScrollRequest(int Limit = 100)
+{
+    /// <summary>The id to start from (inclusive): the previous page's <see cref="ScrollPage.NextOffset"/>.</summary>
+    public string? Offset { get; init; }
+
+    public Filter? Filter { get; init; }
+    public bool WithPayload { get; init; } = true;
+    public bool WithVectors { get; init; }
+}
+
+/// <summary>A page of points and where the next page starts (null at the end).</summary>
+public sealed record ScrollPage(IReadOnlyList<VectorPoint> Points, string? NextOffset);
+
+/// <summary>Why a request failed.</summary>
+public enum VectorStoreErrorKind
+{
+    /// <summary>The request is malformed: wrong dimension, NaN, unknown named vector, bad filter or id.</summary>
+    BadRequest,
+
+    /// <summary>The collection (or an example point) does not exist.</summary>
+    NotFound,
+
+    /// <summary>The collection exists with a different schema.</summary>
+    Conflict,
+
+    /// <summary>The backend cannot be reached or failed; the request may be retried.</summary>
+    Unavailable,
 }
 
 /// <summary>A request the store cannot carry out: the message says what is wrong.</summary>
-public sealed class VectorStoreException(string message) : Exception(message);
+public sealed class VectorStoreException(VectorStoreErrorKind kind, string message, Exception? inner = null) : Exception(message, inner)
+{
+    public VectorStoreErrorKind Kind { get; } = kind;
+}
+
+/// <summary>The rule for collection and vector names.</summary>
+public static class Names
+{
+    public const string Rule = "names are 1..64 characters of letters, digits, '_' and '-'";
+
+    public static bool IsValid(string? name) =>
+        !string.IsNullOrEmpty(name) && name.Length <= 64 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-');
+}

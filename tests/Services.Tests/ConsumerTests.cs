@@ -9,6 +9,7 @@ using Platform.Inference;
 using Platform.Retrieval;
 using Platform.Tests;
 using Platform.VectorStore;
+using Platform.VectorStore.Embedded;
 
 namespace Platform.Services.Tests;
 
@@ -32,12 +33,12 @@ public abstract class ConsumerHarness : IAsyncLifetime
     {
         var host = new EncoderHost(PreparePackage());
         Catalog = new ProductCatalog(Path.Combine(Dir, "catalog.db"));
-        var schema = new VectorSchema(new Dictionary<string, int> { ["image"] = host.Package.EmbeddingDim, ["text"] = host.Package.EmbeddingDim });
         Provider = new ServiceCollection()
             .AddLogging()
             .AddSingleton(host)
             .AddSingleton(Catalog)
-            .AddSingleton<IVectorStore>(new ExactVectorStore(Path.Combine(Dir, "vectors.log"), schema))
+            .AddSingleton<IVectorStore>(_ => EmbeddedVectorStore.Open(Path.Combine(Dir, "vectors")))
+            .AddSingleton(new ProductIndex.Settings(host.Package.EmbeddingDim))
             .AddSingleton<LexicalIndex>()
             .AddSingleton<ProductIndex>()
             .AddMassTransitTestHarness(x =>
@@ -140,7 +141,7 @@ public sealed class ConsumerTests : ConsumerHarness
         Assert.True(await Harness.Consumed.Any<ProductEmbedded>(m => m.Context.Message.ContentHash == old.ContentHash));
         await Harness.InactivityTask;
         Assert.False(await Harness.Published.Any<ProductIndexed>(m => m.Context.Message.ContentHash == old.ContentHash));
-        Assert.Null(await Provider.GetRequiredService<IVectorStore>().GetAsync("replaced"));
+        Assert.Empty(await Provider.GetRequiredService<ProductIndex>().GetPayloadsAsync(["replaced"]));
         Assert.Equal(ProductStatus.Pending, Catalog.Get("replaced")!.Status);
         Assert.NotEqual(old.ContentHash, current.ContentHash);
     }

@@ -3,21 +3,21 @@ using Platform.Contracts;
 using Platform.Encoder;
 using Platform.Inference;
 using Platform.Retrieval;
-using Platform.VectorStore;
+using Platform.VectorStore.Embedded;
 
 namespace Platform.Cli.Eval;
 
 /// <summary>
 /// The catalog indexed exactly as the platform indexes it — the encoder's image preprocessing and
 /// <see cref="ProductText"/>, one <see cref="ProductEmbedded"/> per product through <see cref="ProductIndex.UpsertAsync"/>
-/// into an <see cref="ExactVectorStore"/> and the <see cref="LexicalIndex"/> — in a temporary folder deleted on dispose.
+/// into an <see cref="EmbeddedVectorStore"/> and the <see cref="LexicalIndex"/> — in a temporary folder deleted on dispose.
 /// </summary>
 public sealed class EvalIndex : IDisposable
 {
     private readonly string _directory;
-    private readonly ExactVectorStore _store;
+    private readonly EmbeddedVectorStore _store;
 
-    private EvalIndex(string directory, ExactVectorStore store, ProductIndex index, bool hasEmbeddings)
+    private EvalIndex(string directory, EmbeddedVectorStore store, ProductIndex index, bool hasEmbeddings)
     {
         _directory = directory;
         _store = store;
@@ -38,16 +38,12 @@ public sealed class EvalIndex : IDisposable
     public static async Task<EvalIndex> BuildAsync(IReadOnlyList<CatalogProduct> catalog, ClipEncoder? encoder,
         Action<int> progress, List<string> problems, CancellationToken ct)
     {
-        // The store flushes every upsert to disk; on tmpfs that costs nothing, and the index is thrown away anyway.
+        // The index is thrown away afterwards: no fsync, and tmpfs where there is one.
         var root = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
         var directory = Directory.CreateDirectory(Path.Combine(root, $"platform-eval-{Environment.ProcessId}-{Guid.NewGuid():N}")).FullName;
         var dim = encoder?.Dimension ?? 1;
-        var store = new ExactVectorStore(Path.Combine(directory, "products.log"), new VectorSchema(new Dictionary<string, int>
-        {
-            [ProductIndex.ImageVector] = dim,
-            [ProductIndex.TextVector] = dim,
-        }));
-        var result = new EvalIndex(directory, store, new ProductIndex(store, new LexicalIndex()), encoder is not null);
+        var store = EmbeddedVectorStore.Open(directory, new EmbeddedStoreOptions { Durable = false });
+        var result = new EvalIndex(directory, store, new ProductIndex(store, new LexicalIndex(), new ProductIndex.Settings(dim)), encoder is not null);
         try
         {
             foreach (var batch in catalog.Chunk(QueryEmbeddings.BatchSize))
@@ -92,7 +88,7 @@ public sealed class EvalIndex : IDisposable
 
     /// <summary>A product's stored (L2-normalised) image embedding, or null if it is not indexed.</summary>
     public async Task<float[]?> ImageEmbeddingAsync(string id, CancellationToken ct) =>
-        HasEmbeddings && await _store.GetAsync(id, ct) is { } point ? point.Vectors[ProductIndex.ImageVector] : null;
+        HasEmbeddings && await _store.GetAsync(Index.Collection, [id], withVectors: true, ct) is [var point] ? point.Vectors[ProductIndex.ImageVector] : null;
 
     public void Dispose()
     {

@@ -80,17 +80,17 @@ public sealed class VectorSystem(ProductIndex index, QueryEmbeddings embeddings)
 
     public async Task<IReadOnlyList<string>> SearchAsync(QueryKind kind, string query, int depth, CancellationToken ct)
     {
-        var all = (int)await index.Store.CountAsync(ct);
+        var all = (int)await index.CountAsync(ct);
         if (all == 0)
             return [];
         if (kind == QueryKind.Image)
         {
-            var image = await index.Store.SearchAsync(ProductIndex.ImageVector, embeddings.Image(query), all, ct);
+            var image = await index.SearchAsync(ProductIndex.ImageVector, embeddings.Image(query), all, cancellationToken: ct);
             return Ranked(image.Select(h => (h.Id, h.Score)), depth);
         }
         var vector = embeddings.Text(query);
-        var byText = await index.Store.SearchAsync(ProductIndex.TextVector, vector, all, ct);
-        var byImage = await index.Store.SearchAsync(ProductIndex.ImageVector, vector, all, ct);
+        var byText = await index.SearchAsync(ProductIndex.TextVector, vector, all, cancellationToken: ct);
+        var byImage = await index.SearchAsync(ProductIndex.ImageVector, vector, all, cancellationToken: ct);
         var best = new Dictionary<string, float>(StringComparer.Ordinal);
         foreach (var hit in byText.Concat(byImage))
             best[hit.Id] = best.TryGetValue(hit.Id, out var s) ? Math.Max(s, hit.Score) : hit.Score;

@@ -1,0 +1,159 @@
+using System.Buffers.Binary;
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using Platform.VectorStore;
+using Platform.VectorStore.Embedded;
+
+namespace Platform.Cli;
+
+/// <summary>
+/// <c>platform bench index</c>: builds the embedded HNSW index over a base set of vectors, answers a query set one
+/// query per call, and reports build time, queries per second, recall@k against exact search, and memory.
+/// </summary>
+public static class IndexBench
+{
+    public static Command Create()
+    {
+        var baseFile = new Option<FileInfo>("--base") { Description = "Base vectors (.fvecs)", Required = true };
+        var queryFile = new Option<FileInfo>("--queries") { Description = "Query vectors (.fvecs)", Required = true };
+        var k = new Option<int>("--k") { Description = "Neighbours per query", DefaultValueFactory = _ => 10 };
+        var m = new Option<int>("--m") { Description = "HNSW links per node (2M on layer 0)", DefaultValueFactory = _ => 16 };
+        var efConstruction = new Option<int>("--ef-construction") { Description = "HNSW breadth while building", DefaultValueFactory = _ => 200 };
+        var efSearch = new Option<int[]>("--ef-search") { Description = "HNSW breadth while searching (repeatable)", DefaultValueFactory = _ => [64], AllowMultipleArgumentsPerToken = true };
+        var threads = new Option<int>("--threads") { Description = "Threads answering queries (the build is single-writer)", DefaultValueFactory = _ => 1 };
+        var metric = new Option<string>("--metric") { Description = "l2, ip (inner product) or cosine", DefaultValueFactory = _ => "l2" };
+        var limit = new Option<int>("--limit") { Description = "Use only the first N base vectors (0: all)" };
+        var json = new Option<bool>("--json") { Description = "One JSON line per ef_search" };
+        var command = new Command("index", "Build an HNSW index over --base, answer --queries, report build time, QPS, recall@k and memory")
+        {
+            baseFile, queryFile, k, m, efConstruction, efSearch, threads, metric, limit, json,
+        };
+        command.SetAction(result =>
+        {
+            var distance = result.GetValue(metric) switch
+            {
+                "l2" => Distance.Euclid,
+                "ip" => Distance.Dot,
+                "cosine" => Distance.Cosine,
+                var other => throw new ArgumentException($"--metric must be l2, ip or cosine, not '{other}'"),
+            };
+            var options = new Options(result.GetValue(k), result.GetValue(m), result.GetValue(efConstruction),
+                result.GetValue(threads), distance, result.GetValue(limit));
+            var asJson = result.GetValue(json);
+            foreach (var report in Run(result.GetValue(baseFile)!.FullName, result.GetValue(queryFile)!.FullName, options,
+                         result.GetValue(efSearch)!, asJson ? null : Console.Error))
+            {
+                Console.WriteLine(asJson
+                    ? JsonSerializer.Serialize(report, ReportJson)
+                    : $"ef_search {report.ef_search}: recall@{report.k} {report.recall_at_k:F4}  {report.qps:F0} queries/s  " +
+                      $"build {report.build_seconds:F1} s  memory {report.memory_bytes / 1048576.0:F1} MiB");
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    public sealed record Options(int K, int M, int EfConstruction, int Threads, Distance Distance, int Limit);
+
+    /// <summary>One line of the report; names are the JSON keys.</summary>
+    public sealed record Report(
+        double build_seconds, double qps, double recall_at_k, long memory_bytes,
+        int n, int dim, int queries, int k, int m, int ef_construction, int ef_search, int threads, string metric);
+
+    private static readonly JsonSerializerOptions ReportJson = new();
+
+    public static IEnumerable<Report> Run(string basePath, string queryPath, Options options, IReadOnlyList<int> efSearches, TextWriter? progress)
+    {
+        var (baseVectors, dim) = ReadFvecs(basePath, options.Limit);
+        var (queries, queryDim) = ReadFvecs(queryPath, 0);
+        if (queryDim != dim)
+            throw new InvalidDataException($"{queryPath} has {queryDim}-d vectors; {basePath} has {dim}-d");
+        var n = baseVectors.Length / dim;
+        var nq = queries.Length / dim;
+        progress?.WriteLine($"{n} base vectors, {nq} queries, {dim}-d; building (M {options.M}, ef_construction {options.EfConstruction}) ...");
+
+        using var index = new HnswIndex(dim, options.Distance, options.M, options.EfConstruction);
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; i < n; i++)
+        {
+            index.Add(baseVectors.AsSpan(i * dim, dim));
+            if (progress is not null && (i + 1) % 20000 == 0)
+                progress.WriteLine($"  {i + 1} added, {watch.Elapsed.TotalSeconds:F0} s");
+        }
+        var buildSeconds = watch.Elapsed.TotalSeconds;
+
+        progress?.WriteLine("exact ground truth ...");
+        var truth = new int[nq * options.K];
+        Parallel.For(0, nq, q => index.SearchExact(queries.AsSpan(q * dim, dim), options.K, truth.AsSpan(q * options.K, options.K), new float[options.K]));
+
+        foreach (var ef in efSearches)
+        {
+            var found = new int[nq * options.K];
+            // Warm-up pass (JIT, caches), then the measured pass.
+            Answer(index, queries, dim, options, ef, found);
+            watch.Restart();
+            Answer(index, queries, dim, options, ef, found);
+            var seconds = watch.Elapsed.TotalSeconds;
+            var hits = 0;
+            for (var q = 0; q < nq; q++)
+            {
+                var expected = truth.AsSpan(q * options.K, options.K);
+                foreach (var id in found.AsSpan(q * options.K, options.K))
+                {
+                    if (expected.Contains(id))
+                        hits++;
+                }
+            }
+            yield return new Report(
+                Math.Round(buildSeconds, 3), Math.Round(nq / seconds, 1), Math.Round((double)hits / (nq * options.K), 4), index.MemoryBytes,
+                n, dim, nq, options.K, options.M, options.EfConstruction, ef, options.Threads, options.Distance.ToString().ToLowerInvariant());
+        }
+    }
+
+    private static void Answer(HnswIndex index, float[] queries, int dim, Options options, int ef, int[] found)
+    {
+        var nq = queries.Length / dim;
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Threads) };
+        if (options.Threads <= 1)
+        {
+            var scores = new float[options.K];
+            for (var q = 0; q < nq; q++)
+                index.Search(queries.AsSpan(q * dim, dim), options.K, ef, found.AsSpan(q * options.K, options.K), scores);
+        }
+        else
+        {
+            Parallel.For(0, nq, parallel, q =>
+                index.Search(queries.AsSpan(q * dim, dim), options.K, ef, found.AsSpan(q * options.K, options.K), new float[options.K]));
+        }
+    }
+
+    /// <summary>Reads an .fvecs file: each vector is a little-endian int32 dimension followed by that many float32s.</summary>
+    public static (float[] Vectors, int Dimension) ReadFvecs(string path, int limit)
+    {
+        using var stream = File.OpenRead(path);
+        Span<byte> header = stackalloc byte[4];
+        stream.ReadExactly(header);
+        var dim = BinaryPrimitives.ReadInt32LittleEndian(header);
+        if (dim <= 0 || dim > CollectionSchema.MaxDimension)
+            throw new InvalidDataException($"{path}: first vector claims {dim} dimensions; is this an .fvecs file?");
+        var recordBytes = 4L + 4L * dim;
+        if (stream.Length % recordBytes != 0)
+            throw new InvalidDataException($"{path}: {stream.Length} bytes is not a whole number of {dim}-d records ({recordBytes} bytes each)");
+        var count = (int)(stream.Length / recordBytes);
+        if (limit > 0)
+            count = Math.Min(count, limit);
+        var vectors = new float[(long)count * dim];
+        stream.Position = 0;
+        var record = new byte[recordBytes];
+        for (var i = 0; i < count; i++)
+        {
+            stream.ReadExactly(record);
+            if (BinaryPrimitives.ReadInt32LittleEndian(record) != dim)
+                throw new InvalidDataException($"{path}: vector {i} has a different dimension from the first ({dim})");
+            for (var j = 0; j < dim; j++)
+                vectors[(long)i * dim + j] = BinaryPrimitives.ReadSingleLittleEndian(record.AsSpan(4 + 4 * j));
+        }
+        return (vectors, dim);
+    }
+}

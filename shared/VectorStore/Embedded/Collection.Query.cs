@@ -1,0 +1,228 @@
+using System.Runtime.CompilerServices;
+
+namespace Platform.VectorStore.Embedded;
+
+internal sealed partial class Collection
+{
+    public const int MaxLimit = 10_000;
+
+    public IReadOnlyList<VectorPoint> Get(IReadOnlyList<string> ids, bool withVectors)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        using var lease = Read();
+        var state = lease.State;
+        var points = new List<VectorPoint>(ids.Count);
+        foreach (var id in ids)
+        {
+            ValidateId(id, "get");
+            if (state.TryGet(id, out var slot, out var record))
+                points.Add(new VectorPoint(record.Id, withVectors ? VectorsOf(state, slot, record) : Empty, record.Payload));
+        }
+        return points;
+    }
+
+    public long Count(Filter? filter)
+    {
+        var predicate = FilterCompiler.Compile(filter);
+        using var lease = Read();
+        var state = lease.State;
+        if (predicate is null)
+            return state.LiveCount;
+        long count = 0;
+        foreach (var slot in state.Ids.Values)
+        {
+            var record = state.Record(slot);
+            if (record is { Deleted: false } && predicate(record.Id, record.Fields))
+                count++;
+        }
+        return count;
+    }
+
+    public ScrollPage Scroll(ScrollRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        CheckLimit(request.Limit);
+        var predicate = FilterCompiler.Compile(request.Filter);
+        using var lease = Read();
+        var state = lease.State;
+        var sorted = SortedIds(state);
+        var start = 0;
+        if (request.Offset is { } offset)
+        {
+            start = Array.BinarySearch(sorted, offset, StringComparer.Ordinal);
+            if (start < 0)
+                start = ~start;
+        }
+        var points = new List<VectorPoint>(Math.Min(request.Limit, 1024));
+        for (var i = start; i < sorted.Length; i++)
+        {
+            if (!state.TryGet(sorted[i], out var slot, out var record))
+                continue;
+            if (predicate is not null && !predicate(record.Id, record.Fields))
+                continue;
+            if (points.Count == request.Limit)
+                return new ScrollPage(points, record.Id);
+            points.Add(new VectorPoint(record.Id, request.WithVectors ? VectorsOf(state, slot, record) : Empty,
+                request.WithPayload ? record.Payload : "{}"));
+        }
+        return new ScrollPage(points, null);
+    }
+
+    /// <summary>Live ids in ordinal order, rebuilt only after writes.</summary>
+    private string[] SortedIds(CollectionState state)
+    {
+        var cached = _sortedIds;
+        if (cached is { } c && c.Version == state.Version && ReferenceEquals(state, _state))
+            return c.Ids;
+        var version = state.Version;
+        var ids = state.Ids.Keys.ToArray();
+        Array.Sort(ids, StringComparer.Ordinal);
+        _sortedIds = (version, ids);
+        return ids;
+    }
+
+    public IReadOnlyList<ScoredPoint> Search(SearchRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        CheckLimit(request.Limit);
+        if (request.Offset < 0)
+            throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"offset must not be negative, got {request.Offset}");
+        CheckEf(request.Ef);
+        var predicate = FilterCompiler.Compile(request.Filter);
+        using var lease = Read();
+        var state = lease.State;
+        var s = SpaceOf(state, request.Vector);
+        var query = state.Spaces[s].Prepare(request.Query.Span, $"query for '{request.Vector}'");
+        var want = request.Limit + request.Offset;
+        var found = Nearest(state, s, query, want, request.Ef, request.Exact, predicate, excluded: null);
+        return ToHits(state, s, found, request.Offset, request.Limit, request.ScoreThreshold, request.WithPayload, request.WithVectors);
+    }
+
+    private static int SpaceOf(CollectionState state, string vector)
+    {
+        var s = state.SpaceIndex(vector ?? "");
+        return s >= 0
+            ? s
+            : throw new VectorStoreException(VectorStoreErrorKind.BadRequest,
+                $"unknown named vector '{vector}'; this collection has {string.Join(", ", state.SpaceNames.Select(n => $"'{n}'"))}");
+    }
+
+    private static void CheckLimit(int limit)
+    {
+        if (limit is < 1 or > MaxLimit)
+            throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"limit must be 1..{MaxLimit}, got {limit}");
+    }
+
+    private static void CheckEf(int? ef)
+    {
+        if (ef is < 1 or > 100_000)
+            throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"ef must be 1..100000, got {ef}");
+    }
+
+    /// <summary>
+    /// The <paramref name="want"/> nearest allowed points by internal distance, closest first. Exact scan when asked,
+    /// when the space is small, or when a filter leaves few candidates (counted by a pass over the payloads); the
+    /// graph otherwise, with the filter applied to results while the walk goes through every node.
+    /// </summary>
+    private unsafe List<Neighbor> Nearest(CollectionState state, int s, float[] query, int want, int? ef, bool exact,
+        FilterCompiler.Predicate? predicate, HashSet<int>? excluded)
+    {
+        var space = state.Spaces[s];
+        var breadth = Math.Max(ef ?? _options.EfSearch, want);
+        var filter = new SlotFilter(state, s, null, excluded);
+        var candidates = state.CountWith(s);
+        if (predicate is not null)
+        {
+            var slotCount = state.SlotCount;
+            var allowed = new ulong[(slotCount + 63) >> 6];
+            candidates = 0;
+            for (var slot = 0; slot < slotCount; slot++)
+            {
+                var record = state.Record(slot);
+                if (record is null || record.Deleted || !record.Has(s) || excluded?.Contains(slot) == true || !predicate(record.Id, record.Fields))
+                    continue;
+                allowed[slot >> 6] |= 1UL << slot;
+                candidates++;
+            }
+            filter = new SlotFilter(state, s, allowed, excluded);
+            // A selective filter leaves the graph's neighbourhoods sparse in allowed points: search wider.
+            var total = Math.Max(1, state.CountWith(s));
+            breadth = (int)Math.Min(breadth * Math.Clamp((double)total / Math.Max(candidates, 1), 1, 8), 100_000);
+        }
+
+        var results = new List<Neighbor>(Math.Min(want, 1024));
+        fixed (float* q = query)
+        {
+            if (exact || candidates <= _options.ExactThreshold || space.Graph.IsEmpty)
+            {
+                var heap = new NeighborHeap(farthestOnTop: true, Math.Min(want, 1024) + 1);
+                var slotCount = state.SlotCount;
+                for (var slot = 0; slot < slotCount; slot++)
+                {
+                    if (!filter.Allows(slot))
+                        continue;
+                    var d = space.Distance(q, space[slot]);
+                    if (heap.Count < want)
+                        heap.Push(d, slot);
+                    else if (d < heap.Top.Distance)
+                        heap.ReplaceTop(d, slot);
+                }
+                var sorted = new Neighbor[heap.Count];
+                heap.DrainSorted(sorted);
+                results.AddRange(sorted);
+            }
+            else
+            {
+                var buffer = new Neighbor[want];
+                var n = space.Graph.Search(q, want, breadth, filter, buffer);
+                results.AddRange(buffer.AsSpan(0, n));
+            }
+        }
+        return results;
+    }
+
+    private IReadOnlyList<ScoredPoint> ToHits(CollectionState state, int s, List<Neighbor> found, int offset, int limit,
+        float? threshold, bool withPayload, bool withVectors)
+    {
+        var space = state.Spaces[s];
+        var bound = threshold is { } t ? space.ToDistance(t) : float.PositiveInfinity;
+        var hits = new List<ScoredPoint>(Math.Min(limit, found.Count));
+        for (var i = offset; i < found.Count && hits.Count < limit; i++)
+        {
+            var (distance, slot) = found[i];
+            if (distance > bound)
+                break;
+            var record = state.Record(slot)!;
+            hits.Add(new ScoredPoint(record.Id, space.ToScore(distance),
+                withPayload ? record.Payload : null,
+                withVectors ? VectorsOf(state, slot, record) : null));
+        }
+        return hits;
+    }
+
+    private static readonly IReadOnlyDictionary<string, float[]> Empty = new Dictionary<string, float[]>();
+
+    private static Dictionary<string, float[]> VectorsOf(CollectionState state, int slot, PointRecord record)
+    {
+        var vectors = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        for (var s = 0; s < state.Spaces.Length; s++)
+        {
+            if (record.Has(s))
+                vectors[state.SpaceNames[s]] = state.Spaces[s].Get(slot).ToArray();
+        }
+        return vectors;
+    }
+
+    /// <summary>Which slots a search may return: live, with the vector, allowed by the filter's bitmap, not excluded.</summary>
+    private readonly struct SlotFilter(CollectionState state, int space, ulong[]? allowed, HashSet<int>? excluded) : INodeFilter
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool Allows(int slot)
+        {
+            if (allowed is not null)
+                return (uint)(slot >> 6) < (uint)allowed.Length && (allowed[slot >> 6] & (1UL << slot)) != 0 && !state.Record(slot)!.Deleted;
+            var record = state.Record(slot);
+            return record is { Deleted: false } && record.Has(space) && (excluded is null || !excluded.Contains(slot));
+        }
+    }
+}

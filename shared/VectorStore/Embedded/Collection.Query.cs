@@ -71,15 +71,16 @@ internal sealed partial class Collection
     /// <summary>Live ids in ordinal order, rebuilt only after writes.</summary>
     private string[] SortedIds(CollectionState state)
     {
-        var cached = _sortedIds;
-        if (cached is { } c && c.Version == state.Version && ReferenceEquals(state, _state))
-            return c.Ids;
+        if (Volatile.Read(ref _sortedIds) is { } cached && ReferenceEquals(cached.State, state) && cached.Version == state.Version)
+            return cached.Ids;
         var version = state.Version;
         var ids = state.Ids.Keys.ToArray();
         Array.Sort(ids, StringComparer.Ordinal);
-        _sortedIds = (version, ids);
+        Volatile.Write(ref _sortedIds, new SortedIdCache(state, version, ids));
         return ids;
     }
+
+    private sealed record SortedIdCache(CollectionState State, long Version, string[] Ids);
 
     public IReadOnlyList<ScoredPoint> Search(SearchRequest request)
     {

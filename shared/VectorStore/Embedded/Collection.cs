@@ -32,7 +32,7 @@ internal sealed partial class Collection : IDisposable
     private CollectionState _state;
     private long _sequence;
     private volatile bool _closed;
-    private (long Version, string[] Ids)? _sortedIds;
+    private SortedIdCache? _sortedIds;
 
     private Collection(string name, string directory, CollectionSchema schema, EmbeddedStoreOptions options)
     {

@@ -154,13 +154,23 @@ internal sealed partial class Collection
         var results = new List<Neighbor>(Math.Min(want, 1024));
         fixed (float* q = query)
         {
-            if (exact || candidates <= _options.ExactThreshold || space.Graph.IsEmpty)
+            if (!exact && candidates > _options.ExactThreshold && !space.Graph.IsEmpty)
             {
+                var buffer = new Neighbor[want];
+                var n = space.Graph.Search(q, want, breadth, filter, buffer);
+                results.AddRange(buffer.AsSpan(0, n));
+            }
+            // The graph walk came back short although enough points qualify (a region it cannot reach, which
+            // inner-product graphs and heavy churn can leave): scan instead, rather than answer with too few.
+            if (results.Count < Math.Min(want, candidates - (excluded?.Count ?? 0)) || exact || candidates <= _options.ExactThreshold || space.Graph.IsEmpty)
+            {
+                results.Clear();
                 var heap = new NeighborHeap(farthestOnTop: true, Math.Min(want, 1024) + 1);
-                var slotCount = state.SlotCount;
-                for (var slot = 0; slot < slotCount; slot++)
+                // Slots are published before the versions they replace are tombstoned, so a scan that found a
+                // tombstone also covers the slot that replaced it by going on to the count as it is at the end.
+                for (int slot = 0, end = state.SlotCount; slot < end || slot < (end = state.SlotCount); slot++)
                 {
-                    if (!filter.Allows(slot))
+                    if (!filter.Allows(slot) && !(predicate is not null && slot >= filter.BitmapLength && Admits(state, s, slot, predicate, excluded)))
                         continue;
                     var d = space.Distance(q, space[slot]);
                     if (heap.Count < want)
@@ -172,14 +182,62 @@ internal sealed partial class Collection
                 heap.DrainSorted(sorted);
                 results.AddRange(sorted);
             }
-            else
-            {
-                var buffer = new Neighbor[want];
-                var n = space.Graph.Search(q, want, breadth, filter, buffer);
-                results.AddRange(buffer.AsSpan(0, n));
-            }
+            Settle(state, s, q, results, predicate, excluded);
         }
         return results;
+    }
+
+    /// <summary>
+    /// Points replaced while the search ran: swaps a tombstone found for the version that replaced it (if that one
+    /// still qualifies), keeps one entry per id, and restores closest-first order. Readers so see one whole version
+    /// of a point or the other, never none and never two.
+    /// </summary>
+    private static unsafe void Settle(CollectionState state, int s, float* q, List<Neighbor> results, FilterCompiler.Predicate? predicate, HashSet<int>? excluded)
+    {
+        var changed = false;
+        HashSet<string>? seen = null;
+        for (var i = 0; i < results.Count; i++)
+        {
+            var record = state.Record(results[i].Node)!;
+            if (!record.Deleted)
+                continue;
+            changed = true;
+            var replacement = CurrentSlot(state, record.Id, out var current);
+            if (replacement >= 0 && current.Has(s) && excluded?.Contains(replacement) != true && (predicate is null || predicate(current.Id, current.Fields)))
+                results[i] = new Neighbor(state.Spaces[s].Distance(q, state.Spaces[s][replacement]), replacement);
+            else
+                results[i] = new Neighbor(float.NaN, -1);
+        }
+        if (!changed)
+            return;
+        seen = new HashSet<string>(StringComparer.Ordinal);
+        results.RemoveAll(n => n.Node < 0 || !seen.Add(state.Record(n.Node)!.Id));
+        results.Sort((a, b) => a.Distance.CompareTo(b.Distance));
+    }
+
+    /// <summary>
+    /// The live slot of an id, or -1 when it has none. The writer points the id at a new version before it
+    /// tombstones the old one, so finding a tombstone means the id already points further on: look again.
+    /// </summary>
+    private static int CurrentSlot(CollectionState state, string id, out PointRecord record)
+    {
+        record = null!;
+        for (var attempt = 0; attempt < 64; attempt++)
+        {
+            if (!state.Ids.TryGetValue(id, out var slot))
+                return -1;
+            record = state.Record(slot)!;
+            if (!record.Deleted)
+                return slot;
+        }
+        return -1;
+    }
+
+    private static bool Admits(CollectionState state, int s, int slot, FilterCompiler.Predicate? predicate, HashSet<int>? excluded)
+    {
+        var record = state.Record(slot);
+        return record is { Deleted: false } && record.Has(s) && excluded?.Contains(slot) != true
+               && (predicate is null || predicate(record.Id, record.Fields));
     }
 
     private IReadOnlyList<ScoredPoint> ToHits(CollectionState state, int s, List<Neighbor> found, int offset, int limit,
@@ -217,6 +275,9 @@ internal sealed partial class Collection
     /// <summary>Which slots a search may return: live, with the vector, allowed by the filter's bitmap, not excluded.</summary>
     private readonly struct SlotFilter(CollectionState state, int space, ulong[]? allowed, HashSet<int>? excluded) : INodeFilter
     {
+        /// <summary>Slots the filter's bitmap covers (those added since are judged by <see cref="Admits"/>).</summary>
+        public int BitmapLength => allowed is null ? int.MaxValue : allowed.Length * 64;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool Allows(int slot)
         {

@@ -194,7 +194,7 @@ internal sealed partial class Collection : IDisposable
         if (point is null)
             throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"point {index} is null");
         ValidateId(point.Id, $"point {index}");
-        var payload = string.IsNullOrWhiteSpace(point.Payload) ? "{}" : point.Payload;
+        var payload = point.Payload ?? "{}";
         var fields = PayloadFields.Parse(payload, point.Id);
         if (point.Vectors is null || point.Vectors.Count == 0)
             throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"point '{point.Id}' has no vectors; it needs at least one of {DescribeVectors()}");
@@ -204,7 +204,8 @@ internal sealed partial class Collection : IDisposable
         {
             var space = _state.SpaceIndex(name);
             if (space < 0)
-                throw UnknownVector(name);
+                throw new VectorStoreException(VectorStoreErrorKind.BadRequest,
+                    $"point '{point.Id}': unknown named vector '{name}' in collection '{Name}'; it has {DescribeVectors()}");
             if (values is null)
                 throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"point '{point.Id}': vector '{name}' is null");
             vectors[i++] = (space, _state.Spaces[space].Prepare(values, $"point '{point.Id}': vector '{name}'"));
@@ -219,9 +220,6 @@ internal sealed partial class Collection : IDisposable
         if (id.Length > 256)
             throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"{what}: a point id is at most 256 characters, got {id.Length}");
     }
-
-    private VectorStoreException UnknownVector(string name) =>
-        new(VectorStoreErrorKind.BadRequest, $"unknown named vector '{name}' in collection '{Name}'; it has {DescribeVectors()}");
 
     private string DescribeVectors() => string.Join(", ", _state.SpaceNames.Select(n => $"'{n}'"));
 

@@ -102,8 +102,6 @@ internal sealed class CollectionState : IDisposable
         }
         var record = new PointRecord(id, payload, fields, mask);
         SetRecord(slot, record);
-        Remove(id);
-        Ids[id] = slot;
         for (var s = 0; s < Spaces.Length; s++)
         {
             if (record.Has(s))
@@ -114,6 +112,16 @@ internal sealed class CollectionState : IDisposable
             }
         }
         Volatile.Write(ref _slotCount, slot + 1);
+        // Swap the id over to the new slot in one step, then retire the old one: a reader finds one version or the other, never none.
+        if (Ids.TryGetValue(id, out var previous))
+        {
+            Ids[id] = slot;
+            Tombstone(previous);
+        }
+        else
+        {
+            Ids[id] = slot;
+        }
         Version++;
     }
 
@@ -122,6 +130,13 @@ internal sealed class CollectionState : IDisposable
     {
         if (!Ids.TryRemove(id, out var slot))
             return false;
+        Tombstone(slot);
+        Version++;
+        return true;
+    }
+
+    private void Tombstone(int slot)
+    {
         var record = Record(slot)!;
         record.Deleted = true;
         for (var s = 0; s < Spaces.Length; s++)
@@ -129,8 +144,6 @@ internal sealed class CollectionState : IDisposable
             if (record.Has(s))
                 Interlocked.Decrement(ref _spaceCounts[s]);
         }
-        Version++;
-        return true;
     }
 
     private void SetRecord(int slot, PointRecord record)

@@ -202,8 +202,7 @@ internal sealed partial class Collection
             if (!record.Deleted)
                 continue;
             changed = true;
-            var replacement = CurrentSlot(state, record.Id, out var current);
-            if (replacement >= 0 && current.Has(s) && excluded?.Contains(replacement) != true && (predicate is null || predicate(current.Id, current.Fields)))
+            if (state.TryGet(record.Id, out var replacement, out var current) && current.Has(s) && excluded?.Contains(replacement) != true && (predicate is null || predicate(current.Id, current.Fields)))
                 results[i] = new Neighbor(state.Spaces[s].Distance(q, state.Spaces[s][replacement]), replacement);
             else
                 results[i] = new Neighbor(float.NaN, -1);
@@ -213,24 +212,6 @@ internal sealed partial class Collection
         seen = new HashSet<string>(StringComparer.Ordinal);
         results.RemoveAll(n => n.Node < 0 || !seen.Add(state.Record(n.Node)!.Id));
         results.Sort((a, b) => a.Distance.CompareTo(b.Distance));
-    }
-
-    /// <summary>
-    /// The live slot of an id, or -1 when it has none. The writer points the id at a new version before it
-    /// tombstones the old one, so finding a tombstone means the id already points further on: look again.
-    /// </summary>
-    private static int CurrentSlot(CollectionState state, string id, out PointRecord record)
-    {
-        record = null!;
-        for (var attempt = 0; attempt < 64; attempt++)
-        {
-            if (!state.Ids.TryGetValue(id, out var slot))
-                return -1;
-            record = state.Record(slot)!;
-            if (!record.Deleted)
-                return slot;
-        }
-        return -1;
     }
 
     private static bool Admits(CollectionState state, int s, int slot, FilterCompiler.Predicate? predicate, HashSet<int>? excluded)

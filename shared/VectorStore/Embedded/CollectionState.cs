@@ -78,16 +78,26 @@ internal sealed class CollectionState : IDisposable
     }
 
     /// <summary>The live record with this id, if any.</summary>
+    /// <remarks>
+    /// The writer points an id at its new version before it tombstones the old one, so finding a tombstone means the
+    /// id already points further on: look again. A reader so sees one version or the other, never none.
+    /// </remarks>
     public bool TryGet(string id, out int slot, out PointRecord record)
     {
         record = null!;
-        if (!Ids.TryGetValue(id, out slot))
-            return false;
-        var r = Record(slot);
-        if (r is null || r.Deleted)
-            return false;
-        record = r;
-        return true;
+        for (var attempt = 0; attempt < 64; attempt++)
+        {
+            if (!Ids.TryGetValue(id, out slot))
+                return false;
+            var r = Record(slot);
+            if (r is { Deleted: false })
+            {
+                record = r;
+                return true;
+            }
+        }
+        slot = -1;
+        return false;
     }
 
     /// <summary>Stores a point in a new slot and links it into each graph; replaces any live point with the same id. Writer only.</summary>

@@ -149,8 +149,9 @@ public enum RecommendStrategy
 
     /// <summary>
     /// Score each candidate against every example: if it is closer to its best positive than to its best negative
-    /// it scores sigmoid(that positive similarity), in (0, 1); otherwise −sigmoid(its best negative similarity), in
-    /// (−1, 0). So every candidate nearer a positive ranks above every candidate nearer a negative. Works with
+    /// it scores σ(that positive similarity), in (0, 1); otherwise −σ(its best negative similarity), in (−1, 0), where
+    /// σ(x) = ½(x / (1 + |x|) + 1), the "fast sigmoid" Qdrant uses. So every candidate nearer a positive ranks above
+    /// every candidate nearer a negative. Works with
     /// negatives only too. Similarity is the cosine or dot product, or for Euclid the negated distance; scores are
     /// higher-is-better for every distance, and the score threshold keeps hits scoring at least that much.
     /// </summary>

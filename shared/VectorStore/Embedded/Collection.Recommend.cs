@@ -144,5 +144,6 @@ internal sealed partial class Collection
         })];
     }
 
-    private static float Sigmoid(float x) => 1 / (1 + MathF.Exp(-x));
+    /// <summary>The "fast sigmoid" ½(x / (1 + |x|) + 1), as Qdrant uses for best-score recommendations.</summary>
+    private static float Sigmoid(float x) => 0.5f * (x / (1 + MathF.Abs(x)) + 1);
 }

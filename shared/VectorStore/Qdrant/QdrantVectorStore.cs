@@ -24,11 +24,9 @@ namespace Platform.VectorStore.Qdrant;
 /// <para>Scroll: <see cref="ScrollPage.NextOffset"/> is one of our ids (the first point of the next page; the page
 /// is read one point long to learn it), so an offset is always an id, as with the embedded engine; the order is
 /// Qdrant's (by point UUID).</para>
-/// <para>Recommend with <see cref="RecommendStrategy.BestScore"/>: Qdrant scores a candidate
-/// <c>sigmoid(best positive similarity)</c> or <c>−sigmoid(best negative similarity)</c> (a "fast sigmoid"
-/// <c>½(x/(1+|x|)+1)</c>); this backend inverts that so scores mean what the interface says, and applies the score
-/// threshold to the inverted scores. Qdrant ranks every candidate nearer a positive above every candidate nearer a
-/// negative, which differs from ordering by those scores only when similarities are negative.</para>
+/// <para>Recommend with <see cref="RecommendStrategy.BestScore"/>: Qdrant's scores (σ of the best positive
+/// similarity, or −σ of the best negative one, with its "fast sigmoid") are what the interface defines, so they pass
+/// through; the score threshold is applied here, to those scores.</para>
 /// </remarks>
 public sealed class QdrantVectorStore : IVectorStore, IDisposable
 {
@@ -436,7 +434,7 @@ public sealed class QdrantVectorStore : IVectorStore, IDisposable
             w.WriteEndObject();
         });
         using var doc = await SendAsync(HttpMethod.Post, PointsPath(collection, "/query"), body, collection, cancellationToken).ConfigureAwait(false);
-        return Parse(doc!, "query", result => ScoredPoints(result, request.WithPayload, request.WithVectors, s => s));
+        return Parse(doc!, "query", result => ScoredPoints(result, request.WithPayload, request.WithVectors));
     }
 
     public async ValueTask<IReadOnlyList<ScoredPoint>> RecommendAsync(string collection, RecommendRequest request, CancellationToken cancellationToken = default)
@@ -520,7 +518,7 @@ public sealed class QdrantVectorStore : IVectorStore, IDisposable
         using (doc)
         {
             var hits = Parse(doc!, "query", result =>
-                ScoredPoints(result, request.WithPayload, request.WithVectors, bestScore ? UnSigmoid : s => s));
+                ScoredPoints(result, request.WithPayload, request.WithVectors));
             if (!bestScore)
                 return hits;
             return hits
@@ -548,15 +546,6 @@ public sealed class QdrantVectorStore : IVectorStore, IDisposable
                 }
             }
         }
-    }
-
-    // Inverse of Qdrant's best-score transform: s = ±½(x/(1+|x|)+1), the sign saying whether a positive won.
-    private static float UnSigmoid(float score)
-    {
-        var sign = score >= 0 ? 1.0 : -1.0;
-        var f = 2.0 * Math.Abs(score) - 1.0; // x/(1+|x|), in (−1, 1)
-        f = Math.Clamp(f, -0.9999999, 0.9999999);
-        return (float)(sign * (f / (1.0 - Math.Abs(f))));
     }
 
     private static void Examples(Utf8JsonWriter w, string name, IReadOnlyList<RecommendExample> examples)
@@ -592,14 +581,14 @@ public sealed class QdrantVectorStore : IVectorStore, IDisposable
         w.WriteEndObject();
     }
 
-    private static List<ScoredPoint> ScoredPoints(JsonElement result, bool withPayload, bool withVectors, Func<float, float> score)
+    private static List<ScoredPoint> ScoredPoints(JsonElement result, bool withPayload, bool withVectors)
     {
         var hits = new List<ScoredPoint>();
         foreach (var p in result.GetProperty("points").EnumerateArray())
         {
             hits.Add(new ScoredPoint(
                 QdrantJson.PointId(p),
-                score(p.GetProperty("score").GetSingle()),
+                p.GetProperty("score").GetSingle(),
                 withPayload ? QdrantJson.Payload(p) : null,
                 withVectors ? QdrantJson.Vectors(p) : null));
         }

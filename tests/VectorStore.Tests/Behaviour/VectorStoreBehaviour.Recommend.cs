@@ -133,7 +133,9 @@ public abstract partial class VectorStoreBehaviour
             .Select(kv =>
             {
                 double pos = Best(kv.Value, positives), neg = Best(kv.Value, negatives);
-                return (kv.Key, Score: pos > neg ? pos : -neg);
+                // σ(x) = ½(x / (1 + |x|) + 1): Qdrant's fast sigmoid, as the interface documents.
+                static double Sigma(double x) => 0.5 * (x / (1 + Math.Abs(x)) + 1);
+                return (kv.Key, Score: pos > neg ? Sigma(pos) : -Sigma(neg));
             })
             .OrderByDescending(t => t.Score).ThenBy(t => t.Key, StringComparer.Ordinal).ToList();
     }

@@ -580,7 +580,7 @@ public sealed class QdrantContractTests
     }
 
     [Fact]
-    public async Task Recommend_best_score_turns_qdrants_sigmoid_scores_back_into_similarities()
+    public async Task Recommend_best_score_passes_qdrants_sigmoid_scores_through_and_applies_the_threshold_to_them()
     {
         using var h = new QdrantHarness();
         // Qdrant scores ½(x/(1+|x|)+1) when a positive is nearest, its negation for the negative's x otherwise.
@@ -595,18 +595,18 @@ public sealed class QdrantContractTests
             Positive = [RecommendExample.Of([1f, 0f, 0f])],
             Negative = [RecommendExample.Of([0f, 1f, 0f])],
             Strategy = RecommendStrategy.BestScore,
-            ScoreThreshold = -0.5f,
+            ScoreThreshold = -0.6f,
             WithPayload = false,
         });
 
-        // No ids among the examples: no exclusion filter. The threshold is applied here, to the similarities.
+        // No ids among the examples: no exclusion filter. The threshold is applied here, to the scores as Qdrant gives them.
         AssertJson("""
             {"query":{"recommend":{"positive":[[1,0,0]],"negative":[[0,1,0]],"strategy":"best_score"}},
              "using":"text","limit":10,"with_payload":["_pid"],"with_vector":false}
             """, h.BodyOf("query_points"));
         Assert.Equal(["near-positive", "near-negative"], hits.Select(x => x.Id));
-        Assert.Equal(0.9f, hits[0].Score, 1e-5f);
-        Assert.Equal(-0.2f, hits[1].Score, 1e-5f);
+        Assert.Equal(Sigmoid(0.9), hits[0].Score, 1e-5f);
+        Assert.Equal(-Sigmoid(0.2), hits[1].Score, 1e-5f);
         h.AssertContract();
     }
 

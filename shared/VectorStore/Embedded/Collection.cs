@@ -287,14 +287,8 @@ internal sealed partial class Collection : IDisposable
 
     // ---------------------------------------------------------------- log records
 
-    private static byte[] EncodeUpsert(long sequence, IReadOnlyList<PreparedPoint> points)
-    {
-        using var buffer = new MemoryStream();
-        using var writer = new BinaryWriter(buffer, Encoding.UTF8);
-        writer.Write(UpsertRecord);
-        writer.Write(sequence);
-        writer.Write(points.Count);
-        foreach (var point in points)
+    private static byte[] EncodeUpsert(long sequence, IReadOnlyList<PreparedPoint> points) =>
+        EncodeRecord(UpsertRecord, sequence, points, static (writer, point) =>
         {
             writer.Write(point.Id);
             writer.Write(point.Payload);
@@ -305,20 +299,21 @@ internal sealed partial class Collection : IDisposable
                 writer.Write(vector.Length);
                 writer.Write(MemoryMarshal.AsBytes(vector.AsSpan()));
             }
-        }
-        writer.Flush();
-        return buffer.ToArray();
-    }
+        });
 
-    private static byte[] EncodeDelete(long sequence, IReadOnlyList<string> ids)
+    private static byte[] EncodeDelete(long sequence, IReadOnlyList<string> ids) =>
+        EncodeRecord(DeleteRecord, sequence, ids, static (writer, id) => writer.Write(id));
+
+    /// <summary>A log record: type, sequence number, item count, then each item.</summary>
+    private static byte[] EncodeRecord<T>(byte type, long sequence, IReadOnlyList<T> items, Action<BinaryWriter, T> writeItem)
     {
         using var buffer = new MemoryStream();
         using var writer = new BinaryWriter(buffer, Encoding.UTF8);
-        writer.Write(DeleteRecord);
+        writer.Write(type);
         writer.Write(sequence);
-        writer.Write(ids.Count);
-        foreach (var id in ids)
-            writer.Write(id);
+        writer.Write(items.Count);
+        foreach (var item in items)
+            writeItem(writer, item);
         writer.Flush();
         return buffer.ToArray();
     }

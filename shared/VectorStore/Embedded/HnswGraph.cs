@@ -137,7 +137,7 @@ internal sealed unsafe class HnswGraph : IDisposable
         for (var l = entry.Level; l > level; l--)
             current = Greedy(v, current, ref currentDistance, l);
 
-        Span<Neighbor> candidates = new Neighbor[Math.Max(_efConstruction, _m0) + 1];
+        Span<Neighbor> candidates = scratch.Buffer(Math.Max(_efConstruction, _m0) + 1);
         Span<int> selected = stackalloc int[_m0];
         for (var l = Math.Min(level, entry.Level); l >= 0; l--)
         {
@@ -158,8 +158,13 @@ internal sealed unsafe class HnswGraph : IDisposable
 
     /// <summary>The <paramref name="k"/> nearest nodes the filter allows, closest first; returns how many were found.</summary>
     public int Search<TFilter>(float* query, int k, int ef, TFilter filter, Span<Neighbor> results)
+        where TFilter : INodeFilter => Search(query, k, ef, filter, results, out _);
+
+    /// <summary>As above; <paramref name="distances"/> counts the layer-0 distance evaluations (the search's work).</summary>
+    public int Search<TFilter>(float* query, int k, int ef, TFilter filter, Span<Neighbor> results, out int distances)
         where TFilter : INodeFilter
     {
+        distances = 0;
         var entry = Volatile.Read(ref _entry);
         if (entry is null)
             return 0;
@@ -175,6 +180,7 @@ internal sealed unsafe class HnswGraph : IDisposable
                 current = Greedy(query, current, ref currentDistance, l);
             var buffer = scratch.Buffer(ef);
             var found = SearchLayer(query, current, currentDistance, ef, 0, filter, scratch, buffer);
+            distances = scratch.Distances;
             var n = Math.Min(found, k);
             buffer[..n].CopyTo(results);
             return n;
@@ -213,6 +219,7 @@ internal sealed unsafe class HnswGraph : IDisposable
     {
         var visited = scratch.Visited;
         var tag = scratch.NextTag();
+        var evaluated = 0;
         var candidates = scratch.Candidates;
         var results = scratch.Results;
         candidates.Clear();
@@ -242,6 +249,7 @@ internal sealed unsafe class HnswGraph : IDisposable
                     continue;
                 visited[neighbor] = tag;
                 var d = Distance(q, Vector(neighbor));
+                evaluated++;
                 if (results.Count < ef || d < bound)
                 {
                     candidates.Push(d, neighbor);
@@ -256,6 +264,7 @@ internal sealed unsafe class HnswGraph : IDisposable
                 }
             }
         }
+        scratch.Distances = evaluated;
         return results.DrainSorted(output);
     }
 
@@ -395,6 +404,9 @@ internal sealed unsafe class HnswGraph : IDisposable
         private Neighbor[] _buffer = new Neighbor[Math.Max(ef, 16)];
 
         public ushort[] Visited { get; private set; } = [];
+
+        /// <summary>Distance evaluations of the last layer search.</summary>
+        public int Distances { get; set; }
         public NeighborHeap Candidates { get; } = new(farthestOnTop: false, Math.Max(ef, 16) * 4);
         public NeighborHeap Results { get; } = new(farthestOnTop: true, Math.Max(ef, 16) + 1);
 

@@ -33,13 +33,17 @@ public sealed unsafe class HnswIndex : IDisposable
     }
 
     /// <summary>The approximate <paramref name="k"/> nearest, closest first, with the interface's scores.</summary>
-    public int Search(ReadOnlySpan<float> query, int k, int ef, Span<int> ids, Span<float> scores)
+    public int Search(ReadOnlySpan<float> query, int k, int ef, Span<int> ids, Span<float> scores) =>
+        Search(query, k, ef, ids, scores, out _);
+
+    /// <summary>As above; <paramref name="distances"/> counts the distance evaluations on the bottom layer.</summary>
+    public int Search(ReadOnlySpan<float> query, int k, int ef, Span<int> ids, Span<float> scores, out int distances)
     {
         var q = _space.Prepare(query, "query");
         Span<Neighbor> found = k <= 256 ? stackalloc Neighbor[k] : new Neighbor[k];
         int n;
         fixed (float* p = q)
-            n = _space.Graph.Search(p, k, ef, new AllowAll(), found);
+            n = _space.Graph.Search(p, k, ef, new AllowAll(), found, out distances);
         for (var i = 0; i < n; i++)
         {
             ids[i] = found[i].Node;

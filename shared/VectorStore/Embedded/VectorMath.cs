@@ -126,7 +126,8 @@ public static unsafe class VectorMath
     {
         if (!Sse.IsSupported)
             return;
-        // The first few lines are enough: the hardware prefetcher follows the sequential stream.
+        // The first few lines are enough: the hardware prefetcher follows the sequential stream. (Prefetching the
+        // whole 2 KiB of a 512-d vector measured 25% slower on the 100k benchmark; one line, the same as four.)
         var bytes = Math.Min(n * sizeof(float), 256);
         for (var offset = 0; offset < bytes; offset += 64)
             Sse.Prefetch0((byte*)p + offset);

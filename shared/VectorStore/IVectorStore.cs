@@ -220,6 +220,16 @@ public sealed class VectorStoreException(VectorStoreErrorKind kind, string messa
     public VectorStoreErrorKind Kind { get; } = kind;
 }
 
+/// <summary>Limits every engine enforces, so a request that one refuses the other refuses too.</summary>
+public static class Limits
+{
+    /// <summary>Point ids are 1..this many characters.</summary>
+    public const int MaxIdLength = 256;
+
+    /// <summary>Search, recommend and scroll return at most this many points per call.</summary>
+    public const int MaxLimit = 10_000;
+}
+
 /// <summary>The rule for collection and vector names.</summary>
 public static class Names
 {

@@ -42,4 +42,38 @@ public sealed class RestartTests
             Directory.Delete(data, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Products_whose_vectors_were_lost_are_encoded_again_at_start()
+    {
+        var data = Directory.CreateTempSubdirectory("platform-lost-vectors-").FullName;
+        try
+        {
+            var products = Fixtures.Products.Take(6).ToList();
+            await using (var first = await PlatformProcess.StartAsync(data))
+            {
+                foreach (var (product, imagePath) in products)
+                {
+                    using var response = await Fixtures.PostJsonAsync(first.Client, product, await File.ReadAllBytesAsync(imagePath));
+                    Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+                }
+                await Fixtures.WaitIndexedAsync(first.Client, products.Select(p => p.Product.Id), TimeSpan.FromSeconds(120));
+            }
+
+            // The catalog still says "indexed", but the vector store is gone (a lost disk, an operator's rm -rf).
+            Directory.Delete(Path.Combine(data, "vectors"), recursive: true);
+
+            await using var second = await PlatformProcess.StartAsync(data);
+            await Fixtures.WaitIndexedAsync(second.Client, products.Select(p => p.Product.Id), TimeSpan.FromSeconds(120));
+            foreach (var (product, imagePath) in products)
+            {
+                var hits = await Fixtures.SearchImageAsync(second.Client, await File.ReadAllBytesAsync(imagePath), Fixtures.ContentTypeOf(imagePath), k: 1);
+                Assert.Equal(product.Id, hits.Single().Id);
+            }
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
 }

@@ -4,8 +4,6 @@ namespace Platform.VectorStore.Embedded;
 
 internal sealed partial class Collection
 {
-    public const int MaxLimit = 10_000;
-
     public IReadOnlyList<VectorPoint> Get(IReadOnlyList<string> ids, bool withVectors)
     {
         ArgumentNullException.ThrowIfNull(ids);
@@ -110,8 +108,8 @@ internal sealed partial class Collection
 
     private static void CheckLimit(int limit)
     {
-        if (limit is < 1 or > MaxLimit)
-            throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"limit must be 1..{MaxLimit}, got {limit}");
+        if (limit is < 1 or > Limits.MaxLimit)
+            throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"limit must be 1..{Limits.MaxLimit}, got {limit}");
     }
 
     private static void CheckEf(int? ef)

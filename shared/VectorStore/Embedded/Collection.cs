@@ -217,8 +217,8 @@ internal sealed partial class Collection : IDisposable
     {
         if (string.IsNullOrEmpty(id))
             throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"{what}: a point id must not be empty");
-        if (id.Length > 256)
-            throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"{what}: a point id is at most 256 characters, got {id.Length}");
+        if (id.Length > Limits.MaxIdLength)
+            throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"{what}: a point id is at most {Limits.MaxIdLength} characters, got {id.Length}");
     }
 
     private string DescribeVectors() => string.Join(", ", _state.SpaceNames.Select(n => $"'{n}'"));

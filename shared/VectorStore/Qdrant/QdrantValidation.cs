@@ -9,8 +9,8 @@ namespace Platform.VectorStore.Qdrant;
 /// </summary>
 internal static class QdrantValidation
 {
-    public const int MaxIdLength = 256;
-    public const int MaxLimit = 10_000;
+    public const int MaxIdLength = Limits.MaxIdLength;
+    public const int MaxLimit = Limits.MaxLimit;
 
     // Deep enough for any real filter; bounds recursion on a hostile one.
     private const int MaxFilterDepth = 64;

@@ -14,11 +14,7 @@ public sealed class RestartTests
             var products = Fixtures.Products.Take(12).ToList();
             await using (var first = await PlatformProcess.StartAsync(data))
             {
-                foreach (var (product, imagePath) in products)
-                {
-                    using var response = await Fixtures.PostJsonAsync(first.Client, product, await File.ReadAllBytesAsync(imagePath));
-                    Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-                }
+                await IngestAsync(first.Client, products);
                 await first.KillHardAsync(); // straight after the last acknowledgement: some are still in flight
             }
 
@@ -52,11 +48,7 @@ public sealed class RestartTests
             var products = Fixtures.Products.Take(6).ToList();
             await using (var first = await PlatformProcess.StartAsync(data))
             {
-                foreach (var (product, imagePath) in products)
-                {
-                    using var response = await Fixtures.PostJsonAsync(first.Client, product, await File.ReadAllBytesAsync(imagePath));
-                    Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-                }
+                await IngestAsync(first.Client, products);
                 await Fixtures.WaitIndexedAsync(first.Client, products.Select(p => p.Product.Id), TimeSpan.FromSeconds(120));
             }
 
@@ -74,6 +66,15 @@ public sealed class RestartTests
         finally
         {
             Directory.Delete(data, recursive: true);
+        }
+    }
+
+    private static async Task IngestAsync(HttpClient client, IEnumerable<(Platform.Contracts.ProductInfo Product, string ImagePath)> products)
+    {
+        foreach (var (product, imagePath) in products)
+        {
+            using var response = await Fixtures.PostJsonAsync(client, product, await File.ReadAllBytesAsync(imagePath));
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         }
     }
 }

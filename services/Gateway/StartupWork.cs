@@ -27,8 +27,7 @@ internal sealed class StartupWork(
     {
         var loading = encoders.StartLoading();
         await index.EnsureCollectionAsync(stoppingToken);
-        await index.RebuildLexicalAsync(stoppingToken);
-        await RequeueLostVectorsAsync(stoppingToken);
+        RequeueLostVectors(await index.RebuildLexicalAsync(stoppingToken));
 
         var resent = 0;
         foreach (var pending in catalog.Pending())
@@ -60,15 +59,9 @@ internal sealed class StartupWork(
     /// Products the catalog calls indexed but the vector store does not hold (a vector store lost or replaced, or a
     /// collection remade for a new model) go back to pending, so the re-send below encodes them again.
     /// </summary>
-    private async Task RequeueLostVectorsAsync(CancellationToken stoppingToken)
+    private void RequeueLostVectors(IReadOnlySet<string> present)
     {
-        var indexed = catalog.IndexedIds();
-        if (!index.Recreated && await index.CountAsync(stoppingToken) >= indexed.Count)
-            return;
-        var present = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var (id, _) in index.ScrollAsync(stoppingToken))
-            present.Add(id);
-        var lost = indexed.Where(id => !present.Contains(id)).ToList();
+        var lost = catalog.IndexedIds().Where(id => !present.Contains(id)).ToList();
         if (lost.Count == 0)
             return;
         var requeued = catalog.MarkPending(lost);

@@ -111,11 +111,16 @@ public sealed class ProductIndex(IVectorStore store, LexicalIndex lexical, Produ
         } while (offset is not null);
     }
 
-    /// <summary>Rebuilds the lexical index from the store's payloads (on start-up).</summary>
-    public async Task RebuildLexicalAsync(CancellationToken cancellationToken = default)
+    /// <summary>Rebuilds the lexical index from the store's payloads (on start-up); returns the ids the store holds.</summary>
+    public async Task<IReadOnlySet<string>> RebuildLexicalAsync(CancellationToken cancellationToken = default)
     {
-        await foreach (var (_, payload) in ScrollAsync(cancellationToken))
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var (id, payload) in ScrollAsync(cancellationToken))
+        {
             AddToLexical(payload.Product);
+            ids.Add(id);
+        }
+        return ids;
     }
 
     public static ProductPayload ReadPayload(string json) =>

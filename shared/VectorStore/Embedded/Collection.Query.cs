@@ -27,10 +27,9 @@ internal sealed partial class Collection
         if (predicate is null)
             return state.LiveCount;
         long count = 0;
-        foreach (var slot in state.Ids.Values)
+        foreach (var slot in PayloadIndex.SetBits(state.Payloads.Evaluate(filter!, state, state.SlotCount)))
         {
-            var record = state.Record(slot);
-            if (record is { Deleted: false } && predicate(record.Id, record.Fields))
+            if (state.Record(slot) is { Deleted: false })
                 count++;
         }
         return count;
@@ -93,7 +92,7 @@ internal sealed partial class Collection
         var s = SpaceOf(state, request.Vector);
         var query = state.Spaces[s].Prepare(request.Query.Span, $"query for '{request.Vector}'");
         var want = request.Limit + request.Offset;
-        var found = Nearest(state, s, query, want, request.Ef, request.Exact, predicate, excluded: null);
+        var found = Nearest(state, s, query, want, request.Ef, request.Exact, request.Filter, predicate, excluded: null);
         return ToHits(state, s, found, request.Offset, request.Limit, request.ScoreThreshold, request.WithPayload, request.WithVectors);
     }
 
@@ -124,26 +123,25 @@ internal sealed partial class Collection
     /// graph otherwise, with the filter applied to results while the walk goes through every node.
     /// </summary>
     private unsafe List<Neighbor> Nearest(CollectionState state, int s, float[] query, int want, int? ef, bool exact,
-        FilterCompiler.Predicate? predicate, HashSet<int>? excluded)
+        Filter? filter, FilterCompiler.Predicate? predicate, HashSet<int>? excluded)
     {
         var space = state.Spaces[s];
         var breadth = Math.Max(ef ?? _options.EfSearch, want);
-        var filter = new SlotFilter(state, s, null, excluded);
+        var slots = new SlotFilter(state, s, null, excluded);
         var candidates = state.CountWith(s);
         if (predicate is not null)
         {
-            var slotCount = state.SlotCount;
-            var allowed = new ulong[(slotCount + 63) >> 6];
+            var allowed = state.Payloads.Evaluate(filter!, state, state.SlotCount);
             candidates = 0;
-            for (var slot = 0; slot < slotCount; slot++)
+            foreach (var slot in PayloadIndex.SetBits(allowed))
             {
                 var record = state.Record(slot);
-                if (record is null || record.Deleted || !record.Has(s) || excluded?.Contains(slot) == true || !predicate(record.Id, record.Fields))
-                    continue;
-                allowed[slot >> 6] |= 1UL << slot;
-                candidates++;
+                if (record is null || record.Deleted || !record.Has(s) || excluded?.Contains(slot) == true)
+                    allowed[slot >> 6] &= ~(1UL << slot);
+                else
+                    candidates++;
             }
-            filter = new SlotFilter(state, s, allowed, excluded);
+            slots = new SlotFilter(state, s, allowed, excluded);
             // A selective filter leaves the graph's neighbourhoods sparse in allowed points: search wider.
             var total = Math.Max(1, state.CountWith(s));
             breadth = (int)Math.Min(breadth * Math.Clamp((double)total / Math.Max(candidates, 1), 1, 8), 100_000);
@@ -155,7 +153,7 @@ internal sealed partial class Collection
             if (!exact && candidates > _options.ExactThreshold && !space.Graph.IsEmpty)
             {
                 var buffer = new Neighbor[want];
-                var n = space.Graph.Search(q, want, breadth, filter, buffer);
+                var n = space.Graph.Search(q, want, breadth, slots, buffer);
                 results.AddRange(buffer.AsSpan(0, n));
             }
             // The graph walk came back short although enough points qualify (a region it cannot reach, which
@@ -168,7 +166,7 @@ internal sealed partial class Collection
                 // tombstone also covers the slot that replaced it by going on to the count as it is at the end.
                 for (int slot = 0, end = state.SlotCount; slot < end || slot < (end = state.SlotCount); slot++)
                 {
-                    if (!filter.Allows(slot) && !(predicate is not null && slot >= filter.BitmapLength && Admits(state, s, slot, predicate, excluded)))
+                    if (!slots.Allows(slot) && !(predicate is not null && slot >= slots.BitmapLength && Admits(state, s, slot, predicate, excluded)))
                         continue;
                     var d = space.Distance(q, space[slot]);
                     if (heap.Count < want)

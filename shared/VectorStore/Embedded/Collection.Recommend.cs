@@ -30,7 +30,7 @@ internal sealed partial class Collection
                         query[i] = 2 * query[i] - negative[i];
                 }
                 query = space.Prepare(query, "the combined recommendation vector");
-                var found = Nearest(state, s, query, request.Limit, request.Ef, exact: false, predicate, excluded);
+                var found = Nearest(state, s, query, request.Limit, request.Ef, exact: false, request.Filter, predicate, excluded);
                 return ToHits(state, s, found, 0, request.Limit, request.ScoreThreshold, request.WithPayload, request.WithVectors);
             }
             case RecommendStrategy.BestScore:
@@ -97,7 +97,7 @@ internal sealed partial class Collection
             var wide = Math.Max(request.Limit * 4, request.Ef ?? _options.EfSearch);
             foreach (var positive in positives)
             {
-                foreach (var neighbor in Nearest(state, s, positive, wide, wide, exact: false, predicate, excluded))
+                foreach (var neighbor in Nearest(state, s, positive, wide, wide, exact: false, request.Filter, predicate, excluded))
                     union.Add(neighbor.Node);
             }
             candidates = union;

@@ -51,6 +51,9 @@ internal sealed class CollectionState : IDisposable
     public string[] SpaceNames { get; }
     public VectorSpace[] Spaces { get; }
 
+    /// <summary>The payloads indexed for filtering.</summary>
+    public PayloadIndex Payloads { get; } = new();
+
     /// <summary>Live id → slot.</summary>
     public ConcurrentDictionary<string, int> Ids { get; } = new(StringComparer.Ordinal);
 
@@ -112,6 +115,7 @@ internal sealed class CollectionState : IDisposable
         }
         var record = new PointRecord(id, payload, fields, mask);
         SetRecord(slot, record);
+        Payloads.Add(slot, fields);
         for (var s = 0; s < Spaces.Length; s++)
         {
             if (record.Has(s))
@@ -177,6 +181,7 @@ internal sealed class CollectionState : IDisposable
         SetRecord(slot, record);
         if (!record.Deleted)
         {
+            Payloads.Add(slot, record.Fields);
             Ids[record.Id] = slot;
             for (var s = 0; s < Spaces.Length; s++)
             {

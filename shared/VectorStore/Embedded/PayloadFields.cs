@@ -23,6 +23,9 @@ internal sealed class PayloadFields
 
     public ReadOnlySpan<PayloadValue> this[string key] => _fields.TryGetValue(key, out var values) ? values : None;
 
+    /// <summary>Every (path, values) pair.</summary>
+    public IEnumerable<KeyValuePair<string, PayloadValue[]>> All => _fields;
+
     /// <summary>Parses and flattens a payload; throws BadRequest unless it is a JSON object.</summary>
     public static PayloadFields Parse(string payload, string pointId)
     {
@@ -94,6 +97,9 @@ internal static class FilterCompiler
         return Compile((Condition)filter, "filter");
     }
 
+    /// <summary>One condition on its own (already validated as part of its filter).</summary>
+    public static Predicate CompileCondition(Condition condition) => Compile(condition, "filter");
+
     private static Predicate Compile(Condition condition, string where)
     {
         switch (condition)
@@ -139,6 +145,8 @@ internal static class FilterCompiler
                 key = Key(m.Key, where);
                 if (m.Values is null || m.Values.Count == 0)
                     throw Bad(where, $"match any on '{m.Key}' needs at least one value");
+                if (m.Values.Any(v => v is null))
+                    throw Bad(where, $"match any on '{m.Key}' has a null value");
                 var set = m.Values.ToHashSet(StringComparer.Ordinal);
                 return (_, fields) => Any(fields[key], v => v.Kind == JsonValueKind.String && set.Contains(v.Text!));
             case Range r:

@@ -52,6 +52,8 @@ internal sealed partial class Collection
             file.Flush(flushToDisk: true);
         }
         File.Move(temp, path, overwrite: true);
+        // The new name must be on disk before the log that the old snapshot still needs is emptied.
+        DirectorySync.Sync(_directory);
         _wal.Reset();
     }
 

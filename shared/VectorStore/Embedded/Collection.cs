@@ -68,7 +68,11 @@ internal sealed partial class Collection : IDisposable
         using (var f = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite))
             f.Flush(flushToDisk: true);
         File.Move(temp, Path.Combine(directory, MetaFile), overwrite: true);
-        return new Collection(name, directory, schema, options);
+        var collection = new Collection(name, directory, schema, options);
+        // The schema file, the new log and the collection's folder itself are names that must survive a power cut.
+        DirectorySync.Sync(directory);
+        DirectorySync.Sync(Path.GetDirectoryName(directory)!);
+        return collection;
     }
 
     /// <summary>Opens an existing collection folder, or returns null when it holds no schema file (a half-created collection).</summary>

@@ -25,9 +25,15 @@ public static class IndexBench
         var metric = new Option<string>("--metric") { Description = "l2, ip (inner product) or cosine", DefaultValueFactory = _ => "l2" };
         var limit = new Option<int>("--limit") { Description = "Use only the first N base vectors (0: all)" };
         var json = new Option<bool>("--json") { Description = "One JSON line per ef_search" };
+        var quantize = new Option<string>("--quantize") { Description = "none, or sq8: walk the graph on int8 codes and rescore with the floats", DefaultValueFactory = _ => "none" };
+        var rescore = new Option<int>("--rescore") { Description = "sq8: candidates rescored with exact float distances (0: all ef)" };
+        var sq8Train = new Option<int>("--sq8-train") { Description = "sq8: learn the quantiser from the first N base vectors (0: all)" };
+        var sq8Build = new Option<string>("--sq8-build") { Description = "sq8: build the graph on float (quantise after) or codes (quantise first)", DefaultValueFactory = _ => "float" };
+        var sq8Clip = new Option<double>("--sq8-clip") { Description = "sq8: fraction of each dimension's values clamped at each end", DefaultValueFactory = _ => 0.001 };
+        var cpu = new Option<bool>("--cpu") { Description = "Also report qps_cpu (queries per second of process CPU time; steadier on a shared machine)" };
         var command = new Command("index", "Build an HNSW index over --base, answer --queries, report build time, QPS, recall@k and memory")
         {
-            baseFile, queryFile, k, m, efConstruction, efSearch, threads, metric, limit, json,
+            baseFile, queryFile, k, m, efConstruction, efSearch, threads, metric, limit, json, quantize, rescore, sq8Train, sq8Build, sq8Clip, cpu,
         };
         command.SetAction(result =>
         {
@@ -38,8 +44,19 @@ public static class IndexBench
                 "cosine" => Distance.Cosine,
                 var other => throw new ArgumentException($"--metric must be l2, ip or cosine, not '{other}'"),
             };
+            var sq8 = result.GetValue(quantize) switch
+            {
+                "none" => null,
+                "sq8" => new Sq8Options(result.GetValue(sq8Train), result.GetValue(sq8Build) switch
+                {
+                    "float" => false,
+                    "codes" => true,
+                    var other => throw new ArgumentException($"--sq8-build must be float or codes, not '{other}'"),
+                }, result.GetValue(rescore), result.GetValue(sq8Clip)),
+                var other => throw new ArgumentException($"--quantize must be none or sq8, not '{other}'"),
+            };
             var options = new Options(result.GetValue(k), result.GetValue(m), result.GetValue(efConstruction),
-                result.GetValue(threads), distance, result.GetValue(limit));
+                result.GetValue(threads), distance, result.GetValue(limit), sq8, result.GetValue(cpu));
             var asJson = result.GetValue(json);
             foreach (var report in Run(result.GetValue(baseFile)!.FullName, result.GetValue(queryFile)!.FullName, options,
                          result.GetValue(efSearch)!, asJson ? null : Console.Error))
@@ -54,14 +71,31 @@ public static class IndexBench
         return command;
     }
 
-    public sealed record Options(int K, int M, int EfConstruction, int Threads, Distance Distance, int Limit);
+    public sealed record Options(int K, int M, int EfConstruction, int Threads, Distance Distance, int Limit,
+        Sq8Options? Sq8 = null, bool CpuTime = false);
 
-    /// <summary>One line of the report; names are the JSON keys.</summary>
+    /// <summary>int8 scalar quantisation for the benchmark: training sample (0: all base vectors), build on codes, rescore count.</summary>
+    public sealed record Sq8Options(int Train, bool BuildOnCodes, int Rescore, double Clip);
+
+    /// <summary>One line of the report; names are the JSON keys. The nullable ones are left out unless asked for.</summary>
     public sealed record Report(
         double build_seconds, double qps, double recall_at_k, long memory_bytes, double distances_per_query,
-        int n, int dim, int queries, int k, int m, int ef_construction, int ef_search, int threads, string metric);
+        int n, int dim, int queries, int k, int m, int ef_construction, int ef_search, int threads, string metric)
+    {
+        public double? qps_cpu { get; init; }
+        public string? quantize { get; init; }
+        public string? sq8_build { get; init; }
+        public int? sq8_train { get; init; }
+        public int? rescore { get; init; }
+        public double? quantize_seconds { get; init; }
+        public double? rescored_per_query { get; init; }
+        public long? memory_float_bytes { get; init; }
+        public long? memory_code_bytes { get; init; }
+        public long? memory_without_floats_bytes { get; init; }
+        public string? kernels { get; init; }
+    }
 
-    private static readonly JsonSerializerOptions ReportJson = new();
+    private static readonly JsonSerializerOptions ReportJson = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
 
     public static IEnumerable<Report> Run(string basePath, string queryPath, Options options, IReadOnlyList<int> efSearches, TextWriter? progress)
     {
@@ -73,8 +107,19 @@ public static class IndexBench
         var nq = queries.Length / dim;
         progress?.WriteLine($"{n} base vectors, {nq} queries, {dim}-d; building (M {options.M}, ef_construction {options.EfConstruction}) ...");
 
-        using var index = new HnswIndex(dim, options.Distance, options.M, options.EfConstruction);
+        var sq8 = options.Sq8;
+        using var index = new HnswIndex(dim, options.Distance, options.M, options.EfConstruction,
+            sq8 is null ? null : new ScalarQuantization(0, sq8.Clip, sq8.BuildOnCodes, sq8.Rescore));
+        var trainCount = sq8 is { Train: > 0 } ? Math.Min(sq8.Train, n) : n;
+        double quantizeSeconds = 0;
         var watch = Stopwatch.StartNew();
+        if (sq8 is { BuildOnCodes: true })
+        {
+            index.TrainQuantizer(baseVectors.AsSpan(0, trainCount * dim));
+            quantizeSeconds = watch.Elapsed.TotalSeconds;
+            progress?.WriteLine($"quantiser learnt from {trainCount} vectors in {quantizeSeconds:F1} s");
+            watch.Restart();
+        }
         for (var i = 0; i < n; i++)
         {
             index.Add(baseVectors.AsSpan(i * dim, dim));
@@ -82,6 +127,14 @@ public static class IndexBench
                 progress.WriteLine($"  {i + 1} added, {watch.Elapsed.TotalSeconds:F0} s");
         }
         var buildSeconds = watch.Elapsed.TotalSeconds;
+        if (sq8 is { BuildOnCodes: false })
+        {
+            // Built on floats; learn the quantiser and encode everything afterwards (timed apart from the build).
+            watch.Restart();
+            index.TrainQuantizer(baseVectors.AsSpan(0, trainCount * dim));
+            quantizeSeconds = watch.Elapsed.TotalSeconds;
+            progress?.WriteLine($"quantiser learnt from {trainCount} vectors and {n} encoded in {quantizeSeconds:F1} s");
+        }
 
         progress?.WriteLine("exact ground truth ...");
         var truth = new int[nq * options.K];
@@ -91,16 +144,19 @@ public static class IndexBench
         {
             var found = new int[nq * options.K];
             // Warm-up pass (JIT, caches) that also counts the work per query, then the measured pass.
-            long distances = 0;
+            long distances = 0, rescored = 0;
             var scores = new float[options.K];
             for (var q = 0; q < nq; q++)
             {
-                index.Search(queries.AsSpan(q * dim, dim), options.K, ef, found.AsSpan(q * options.K, options.K), scores, out var d);
+                index.Search(queries.AsSpan(q * dim, dim), options.K, ef, found.AsSpan(q * options.K, options.K), scores, out var d, out var r);
                 distances += d;
+                rescored += r;
             }
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             watch.Restart();
             Answer(index, queries, dim, options, ef, found);
             var seconds = watch.Elapsed.TotalSeconds;
+            var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
             var hits = 0;
             for (var q = 0; q < nq; q++)
             {
@@ -114,7 +170,20 @@ public static class IndexBench
             yield return new Report(
                 Math.Round(buildSeconds, 3), Math.Round(nq / seconds, 1), Math.Round((double)hits / (nq * options.K), 4), index.MemoryBytes,
                 Math.Round((double)distances / nq, 1),
-                n, dim, nq, options.K, options.M, options.EfConstruction, ef, options.Threads, options.Distance switch { Distance.Euclid => "l2", Distance.Dot => "ip", _ => "cosine" });
+                n, dim, nq, options.K, options.M, options.EfConstruction, ef, options.Threads, options.Distance switch { Distance.Euclid => "l2", Distance.Dot => "ip", _ => "cosine" })
+            {
+                qps_cpu = options.CpuTime ? Math.Round(nq / cpuSeconds, 1) : null,
+                quantize = sq8 is null ? null : "sq8",
+                sq8_build = sq8 is null ? null : sq8.BuildOnCodes ? "codes" : "float",
+                sq8_train = sq8 is null ? null : trainCount,
+                rescore = sq8?.Rescore,
+                quantize_seconds = sq8 is null ? null : Math.Round(quantizeSeconds, 3),
+                rescored_per_query = sq8 is null ? null : Math.Round((double)rescored / nq, 1),
+                memory_float_bytes = sq8 is null ? null : index.VectorBytes,
+                memory_code_bytes = sq8 is null ? null : index.CodeBytes,
+                memory_without_floats_bytes = sq8 is null ? null : index.MemoryBytes - index.VectorBytes,
+                kernels = sq8 is null ? null : VectorMath.Sq8Kernels,
+            };
         }
     }
 

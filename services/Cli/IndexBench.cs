@@ -26,14 +26,15 @@ public static class IndexBench
         var limit = new Option<int>("--limit") { Description = "Use only the first N base vectors (0: all)" };
         var json = new Option<bool>("--json") { Description = "One JSON line per ef_search" };
         var quantize = new Option<string>("--quantize") { Description = "none, or sq8: walk the graph on int8 codes and rescore with the floats", DefaultValueFactory = _ => "none" };
-        var rescore = new Option<int>("--rescore") { Description = "sq8: candidates rescored with exact float distances (0: all ef)" };
+        var rescore = new Option<int[]>("--rescore") { Description = "sq8: candidates rescored with exact float distances (0: all ef; repeatable)", DefaultValueFactory = _ => [0], AllowMultipleArgumentsPerToken = true };
+        var repeat = new Option<int>("--repeat") { Description = "Timed passes per setting; qps is their median", DefaultValueFactory = _ => 1 };
         var sq8Train = new Option<int>("--sq8-train") { Description = "sq8: learn the quantiser from the first N base vectors (0: all)" };
         var sq8Build = new Option<string>("--sq8-build") { Description = "sq8: build the graph on float (quantise after) or codes (quantise first)", DefaultValueFactory = _ => "float" };
         var sq8Clip = new Option<double>("--sq8-clip") { Description = "sq8: fraction of each dimension's values clamped at each end", DefaultValueFactory = _ => 0.001 };
         var cpu = new Option<bool>("--cpu") { Description = "Also report qps_cpu (queries per second of process CPU time; steadier on a shared machine)" };
         var command = new Command("index", "Build an HNSW index over --base, answer --queries, report build time, QPS, recall@k and memory")
         {
-            baseFile, queryFile, k, m, efConstruction, efSearch, threads, metric, limit, json, quantize, rescore, sq8Train, sq8Build, sq8Clip, cpu,
+            baseFile, queryFile, k, m, efConstruction, efSearch, threads, metric, limit, json, quantize, rescore, sq8Train, sq8Build, sq8Clip, cpu, repeat,
         };
         command.SetAction(result =>
         {
@@ -52,11 +53,11 @@ public static class IndexBench
                     "float" => false,
                     "codes" => true,
                     var other => throw new ArgumentException($"--sq8-build must be float or codes, not '{other}'"),
-                }, result.GetValue(rescore), result.GetValue(sq8Clip)),
+                }, result.GetValue(rescore)!, result.GetValue(sq8Clip)),
                 var other => throw new ArgumentException($"--quantize must be none or sq8, not '{other}'"),
             };
             var options = new Options(result.GetValue(k), result.GetValue(m), result.GetValue(efConstruction),
-                result.GetValue(threads), distance, result.GetValue(limit), sq8, result.GetValue(cpu));
+                result.GetValue(threads), distance, result.GetValue(limit), sq8, result.GetValue(cpu), result.GetValue(repeat));
             var asJson = result.GetValue(json);
             foreach (var report in Run(result.GetValue(baseFile)!.FullName, result.GetValue(queryFile)!.FullName, options,
                          result.GetValue(efSearch)!, asJson ? null : Console.Error))
@@ -72,10 +73,10 @@ public static class IndexBench
     }
 
     public sealed record Options(int K, int M, int EfConstruction, int Threads, Distance Distance, int Limit,
-        Sq8Options? Sq8 = null, bool CpuTime = false);
+        Sq8Options? Sq8 = null, bool CpuTime = false, int Repeat = 1);
 
     /// <summary>int8 scalar quantisation for the benchmark: training sample (0: all base vectors), build on codes, rescore count.</summary>
-    public sealed record Sq8Options(int Train, bool BuildOnCodes, int Rescore, double Clip);
+    public sealed record Sq8Options(int Train, bool BuildOnCodes, int[] Rescore, double Clip);
 
     /// <summary>One line of the report; names are the JSON keys. The nullable ones are left out unless asked for.</summary>
     public sealed record Report(
@@ -83,6 +84,7 @@ public static class IndexBench
         int n, int dim, int queries, int k, int m, int ef_construction, int ef_search, int threads, string metric)
     {
         public double? qps_cpu { get; init; }
+        public double[]? qps_runs { get; init; }
         public string? quantize { get; init; }
         public string? sq8_build { get; init; }
         public int? sq8_train { get; init; }
@@ -109,7 +111,7 @@ public static class IndexBench
 
         var sq8 = options.Sq8;
         using var index = new HnswIndex(dim, options.Distance, options.M, options.EfConstruction,
-            sq8 is null ? null : new ScalarQuantization(0, sq8.Clip, sq8.BuildOnCodes, sq8.Rescore));
+            sq8 is null ? null : new ScalarQuantization(0, sq8.Clip, sq8.BuildOnCodes));
         var trainCount = sq8 is { Train: > 0 } ? Math.Min(sq8.Train, n) : n;
         double quantizeSeconds = 0;
         var watch = Stopwatch.StartNew();
@@ -127,36 +129,66 @@ public static class IndexBench
                 progress.WriteLine($"  {i + 1} added, {watch.Elapsed.TotalSeconds:F0} s");
         }
         var buildSeconds = watch.Elapsed.TotalSeconds;
+        progress?.WriteLine("exact ground truth ...");
+        var truth = new int[nq * options.K];
+        Parallel.For(0, nq, q => index.SearchExact(queries.AsSpan(q * dim, dim), options.K, truth.AsSpan(q * options.K, options.K), new float[options.K]));
+
+        var floatMemory = index.MemoryBytes;
         if (sq8 is { BuildOnCodes: false })
         {
-            // Built on floats; learn the quantiser and encode everything afterwards (timed apart from the build).
+            // The same graph on floats first: a paired baseline, measured in the same process minutes apart.
+            foreach (var report in Measure(index, queries, dim, options, efSearches, [-1], truth, buildSeconds, n))
+                yield return report with { quantize = "none", sq8_build = "float", memory_bytes = floatMemory };
+            // Then learn the quantiser and encode everything (timed apart from the build).
             watch.Restart();
             index.TrainQuantizer(baseVectors.AsSpan(0, trainCount * dim));
             quantizeSeconds = watch.Elapsed.TotalSeconds;
             progress?.WriteLine($"quantiser learnt from {trainCount} vectors and {n} encoded in {quantizeSeconds:F1} s");
         }
+        foreach (var report in Measure(index, queries, dim, options, efSearches, sq8?.Rescore ?? [-1], truth, buildSeconds, n))
+        {
+            yield return sq8 is null ? report : report with
+            {
+                quantize = "sq8",
+                sq8_build = sq8.BuildOnCodes ? "codes" : "float",
+                sq8_train = trainCount,
+                quantize_seconds = Math.Round(quantizeSeconds, 3),
+                memory_float_bytes = index.VectorBytes,
+                memory_code_bytes = index.CodeBytes,
+                memory_without_floats_bytes = index.MemoryBytes - index.VectorBytes,
+                kernels = VectorMath.Sq8Kernels,
+            };
+        }
+    }
 
-        progress?.WriteLine("exact ground truth ...");
-        var truth = new int[nq * options.K];
-        Parallel.For(0, nq, q => index.SearchExact(queries.AsSpan(q * dim, dim), options.K, truth.AsSpan(q * options.K, options.K), new float[options.K]));
-
+    private static IEnumerable<Report> Measure(HnswIndex index, float[] queries, int dim, Options options, IReadOnlyList<int> efSearches,
+        IReadOnlyList<int> rescores, int[] truth, double buildSeconds, int n)
+    {
+        var nq = queries.Length / dim;
+        var watch = new Stopwatch();
         foreach (var ef in efSearches)
+        foreach (var rescore in rescores)
         {
             var found = new int[nq * options.K];
-            // Warm-up pass (JIT, caches) that also counts the work per query, then the measured pass.
+            // Warm-up pass (JIT, caches) that also counts the work per query, then the measured passes.
             long distances = 0, rescored = 0;
             var scores = new float[options.K];
             for (var q = 0; q < nq; q++)
             {
-                index.Search(queries.AsSpan(q * dim, dim), options.K, ef, found.AsSpan(q * options.K, options.K), scores, out var d, out var r);
+                index.Search(queries.AsSpan(q * dim, dim), options.K, ef, found.AsSpan(q * options.K, options.K), scores, out var d, out var r, rescore);
                 distances += d;
                 rescored += r;
             }
-            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-            watch.Restart();
-            Answer(index, queries, dim, options, ef, found);
-            var seconds = watch.Elapsed.TotalSeconds;
-            var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
+            var wall = new List<double>();
+            var cpu = new List<double>();
+            for (var pass = 0; pass < Math.Max(1, options.Repeat); pass++)
+            {
+                var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+                watch.Restart();
+                Answer(index, queries, dim, options, ef, rescore, found);
+                wall.Add(nq / watch.Elapsed.TotalSeconds);
+                cpu.Add(nq / (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds);
+            }
             var hits = 0;
             for (var q = 0; q < nq; q++)
             {
@@ -168,26 +200,25 @@ public static class IndexBench
                 }
             }
             yield return new Report(
-                Math.Round(buildSeconds, 3), Math.Round(nq / seconds, 1), Math.Round((double)hits / (nq * options.K), 4), index.MemoryBytes,
+                Math.Round(buildSeconds, 3), Math.Round(Median(wall), 1), Math.Round((double)hits / (nq * options.K), 4), index.MemoryBytes,
                 Math.Round((double)distances / nq, 1),
                 n, dim, nq, options.K, options.M, options.EfConstruction, ef, options.Threads, options.Distance switch { Distance.Euclid => "l2", Distance.Dot => "ip", _ => "cosine" })
             {
-                qps_cpu = options.CpuTime ? Math.Round(nq / cpuSeconds, 1) : null,
-                quantize = sq8 is null ? null : "sq8",
-                sq8_build = sq8 is null ? null : sq8.BuildOnCodes ? "codes" : "float",
-                sq8_train = sq8 is null ? null : trainCount,
-                rescore = sq8?.Rescore,
-                quantize_seconds = sq8 is null ? null : Math.Round(quantizeSeconds, 3),
-                rescored_per_query = sq8 is null ? null : Math.Round((double)rescored / nq, 1),
-                memory_float_bytes = sq8 is null ? null : index.VectorBytes,
-                memory_code_bytes = sq8 is null ? null : index.CodeBytes,
-                memory_without_floats_bytes = sq8 is null ? null : index.MemoryBytes - index.VectorBytes,
-                kernels = sq8 is null ? null : VectorMath.Sq8Kernels,
+                qps_cpu = options.CpuTime ? Math.Round(Median(cpu), 1) : null,
+                qps_runs = options.Repeat > 1 ? [.. wall.Select(x => Math.Round(x, 1))] : null,
+                rescore = options.Sq8 is null ? null : rescore,
+                rescored_per_query = options.Sq8 is null ? null : Math.Round((double)rescored / nq, 1),
             };
         }
     }
 
-    private static void Answer(HnswIndex index, float[] queries, int dim, Options options, int ef, int[] found)
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    private static void Answer(HnswIndex index, float[] queries, int dim, Options options, int ef, int rescore, int[] found)
     {
         var nq = queries.Length / dim;
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Threads) };
@@ -195,12 +226,12 @@ public static class IndexBench
         {
             var scores = new float[options.K];
             for (var q = 0; q < nq; q++)
-                index.Search(queries.AsSpan(q * dim, dim), options.K, ef, found.AsSpan(q * options.K, options.K), scores);
+                index.Search(queries.AsSpan(q * dim, dim), options.K, ef, found.AsSpan(q * options.K, options.K), scores, out _, out _, rescore);
         }
         else
         {
             Parallel.For(0, nq, parallel, q =>
-                index.Search(queries.AsSpan(q * dim, dim), options.K, ef, found.AsSpan(q * options.K, options.K), new float[options.K]));
+                index.Search(queries.AsSpan(q * dim, dim), options.K, ef, found.AsSpan(q * options.K, options.K), new float[options.K], out _, out _, rescore));
         }
     }
 

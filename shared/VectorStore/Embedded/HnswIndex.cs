@@ -84,7 +84,8 @@ public sealed unsafe class HnswIndex : IDisposable
     /// As above; once quantised, <paramref name="distances"/> counts the int8 code distances and
     /// <paramref name="rescored"/> the exact float distances that reorder the best candidates (0 without quantisation).
     /// </summary>
-    public int Search(ReadOnlySpan<float> query, int k, int ef, Span<int> ids, Span<float> scores, out int distances, out int rescored)
+    /// <param name="rescore">Overrides <see cref="ScalarQuantization.Rescore"/> for this search when 0 or more.</param>
+    public int Search(ReadOnlySpan<float> query, int k, int ef, Span<int> ids, Span<float> scores, out int distances, out int rescored, int rescore = -1)
     {
         var q = _space.Prepare(query, "query");
         Span<Neighbor> found = k <= 256 ? stackalloc Neighbor[k] : new Neighbor[k];
@@ -94,7 +95,7 @@ public sealed unsafe class HnswIndex : IDisposable
         {
             n = _quantization is null
                 ? _space.Graph.Search(p, k, ef, new AllowAll(), found, out distances)
-                : _space.Graph.SearchQuantized(p, k, ef, _quantization.Rescore, new AllowAll(), found, out distances, out rescored);
+                : _space.Graph.SearchQuantized(p, k, ef, rescore >= 0 ? rescore : _quantization.Rescore, new AllowAll(), found, out distances, out rescored);
         }
         for (var i = 0; i < n; i++)
         {

@@ -27,6 +27,7 @@ public static class IndexBench
         var json = new Option<bool>("--json") { Description = "One JSON line per ef_search" };
         var quantize = new Option<string>("--quantize") { Description = "none, or sq8: walk the graph on int8 codes and rescore with the floats", DefaultValueFactory = _ => "none" };
         var rescore = new Option<int[]>("--rescore") { Description = "sq8: candidates rescored with exact float distances (0: all ef; repeatable)", DefaultValueFactory = _ => [0], AllowMultipleArgumentsPerToken = true };
+        var sq8Kernel = new Option<string[]>("--sq8-kernel") { Description = "sq8: asym (float query to codes) or int (query encoded, integer code to code; one scale for all dimensions); repeatable", DefaultValueFactory = _ => ["asym"], AllowMultipleArgumentsPerToken = true };
         var repeat = new Option<int>("--repeat") { Description = "Timed passes per setting; qps is their median", DefaultValueFactory = _ => 1 };
         var sq8Train = new Option<int>("--sq8-train") { Description = "sq8: learn the quantiser from the first N base vectors (0: all)" };
         var sq8Build = new Option<string>("--sq8-build") { Description = "sq8: build the graph on float (quantise after) or codes (quantise first)", DefaultValueFactory = _ => "float" };
@@ -34,7 +35,7 @@ public static class IndexBench
         var cpu = new Option<bool>("--cpu") { Description = "Also report qps_cpu (queries per second of process CPU time; steadier on a shared machine)" };
         var command = new Command("index", "Build an HNSW index over --base, answer --queries, report build time, QPS, recall@k and memory")
         {
-            baseFile, queryFile, k, m, efConstruction, efSearch, threads, metric, limit, json, quantize, rescore, sq8Train, sq8Build, sq8Clip, cpu, repeat,
+            baseFile, queryFile, k, m, efConstruction, efSearch, threads, metric, limit, json, quantize, rescore, sq8Train, sq8Build, sq8Clip, sq8Kernel, cpu, repeat,
         };
         command.SetAction(result =>
         {
@@ -53,7 +54,12 @@ public static class IndexBench
                     "float" => false,
                     "codes" => true,
                     var other => throw new ArgumentException($"--sq8-build must be float or codes, not '{other}'"),
-                }, result.GetValue(rescore)!, result.GetValue(sq8Clip)),
+                }, result.GetValue(rescore)!, result.GetValue(sq8Clip), [.. result.GetValue(sq8Kernel)!.Select(x => x switch
+                {
+                    "asym" => false,
+                    "int" => true,
+                    var other => throw new ArgumentException($"--sq8-kernel must be asym or int, not '{other}'"),
+                })]),
                 var other => throw new ArgumentException($"--quantize must be none or sq8, not '{other}'"),
             };
             var options = new Options(result.GetValue(k), result.GetValue(m), result.GetValue(efConstruction),
@@ -76,7 +82,7 @@ public static class IndexBench
         Sq8Options? Sq8 = null, bool CpuTime = false, int Repeat = 1);
 
     /// <summary>int8 scalar quantisation for the benchmark: training sample (0: all base vectors), build on codes, rescore count.</summary>
-    public sealed record Sq8Options(int Train, bool BuildOnCodes, int[] Rescore, double Clip);
+    public sealed record Sq8Options(int Train, bool BuildOnCodes, int[] Rescore, double Clip, bool[] Symmetric);
 
     /// <summary>One line of the report; names are the JSON keys. The nullable ones are left out unless asked for.</summary>
     public sealed record Report(
@@ -88,6 +94,8 @@ public static class IndexBench
         public string? quantize { get; init; }
         public string? sq8_build { get; init; }
         public int? sq8_train { get; init; }
+        public string? sq8_scale { get; init; }
+        public string? sq8_kernel { get; init; }
         public int? rescore { get; init; }
         public double? quantize_seconds { get; init; }
         public double? rescored_per_query { get; init; }
@@ -111,7 +119,7 @@ public static class IndexBench
 
         var sq8 = options.Sq8;
         using var index = new HnswIndex(dim, options.Distance, options.M, options.EfConstruction,
-            sq8 is null ? null : new ScalarQuantization(0, sq8.Clip, sq8.BuildOnCodes));
+            sq8 is null ? null : new ScalarQuantization(0, sq8.Clip, sq8.BuildOnCodes, Symmetric: sq8.Symmetric.Contains(true)));
         var trainCount = sq8 is { Train: > 0 } ? Math.Min(sq8.Train, n) : n;
         double quantizeSeconds = 0;
         var watch = Stopwatch.StartNew();
@@ -137,7 +145,7 @@ public static class IndexBench
         if (sq8 is { BuildOnCodes: false })
         {
             // The same graph on floats first: a paired baseline, measured in the same process minutes apart.
-            foreach (var report in Measure(index, queries, dim, options, efSearches, [-1], truth, buildSeconds, n))
+            foreach (var report in Measure(index, queries, dim, options, efSearches, [-1], [false], truth, buildSeconds, n))
                 yield return report with { quantize = "none", sq8_build = "float", memory_bytes = floatMemory };
             // Then learn the quantiser and encode everything (timed apart from the build).
             watch.Restart();
@@ -145,13 +153,14 @@ public static class IndexBench
             quantizeSeconds = watch.Elapsed.TotalSeconds;
             progress?.WriteLine($"quantiser learnt from {trainCount} vectors and {n} encoded in {quantizeSeconds:F1} s");
         }
-        foreach (var report in Measure(index, queries, dim, options, efSearches, sq8?.Rescore ?? [-1], truth, buildSeconds, n))
+        foreach (var report in Measure(index, queries, dim, options, efSearches, sq8?.Rescore ?? [-1], sq8?.Symmetric ?? [false], truth, buildSeconds, n))
         {
             yield return sq8 is null ? report : report with
             {
                 quantize = "sq8",
                 sq8_build = sq8.BuildOnCodes ? "codes" : "float",
                 sq8_train = trainCount,
+                sq8_scale = sq8.Symmetric.Contains(true) ? "single" : "per-dim",
                 quantize_seconds = Math.Round(quantizeSeconds, 3),
                 memory_float_bytes = index.VectorBytes,
                 memory_code_bytes = index.CodeBytes,
@@ -162,11 +171,12 @@ public static class IndexBench
     }
 
     private static IEnumerable<Report> Measure(HnswIndex index, float[] queries, int dim, Options options, IReadOnlyList<int> efSearches,
-        IReadOnlyList<int> rescores, int[] truth, double buildSeconds, int n)
+        IReadOnlyList<int> rescores, IReadOnlyList<bool> kernels, int[] truth, double buildSeconds, int n)
     {
         var nq = queries.Length / dim;
         var watch = new Stopwatch();
         foreach (var ef in efSearches)
+        foreach (var symmetric in kernels)
         foreach (var rescore in rescores)
         {
             var found = new int[nq * options.K];
@@ -175,7 +185,7 @@ public static class IndexBench
             var scores = new float[options.K];
             for (var q = 0; q < nq; q++)
             {
-                index.Search(queries.AsSpan(q * dim, dim), options.K, ef, found.AsSpan(q * options.K, options.K), scores, out var d, out var r, rescore);
+                index.Search(queries.AsSpan(q * dim, dim), options.K, ef, found.AsSpan(q * options.K, options.K), scores, out var d, out var r, rescore, symmetric);
                 distances += d;
                 rescored += r;
             }
@@ -185,7 +195,7 @@ public static class IndexBench
             {
                 var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
                 watch.Restart();
-                Answer(index, queries, dim, options, ef, rescore, found);
+                Answer(index, queries, dim, options, ef, rescore, symmetric, found);
                 wall.Add(nq / watch.Elapsed.TotalSeconds);
                 cpu.Add(nq / (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds);
             }
@@ -207,6 +217,7 @@ public static class IndexBench
                 qps_cpu = options.CpuTime ? Math.Round(Median(cpu), 1) : null,
                 qps_runs = options.Repeat > 1 ? [.. wall.Select(x => Math.Round(x, 1))] : null,
                 rescore = options.Sq8 is null ? null : rescore,
+                sq8_kernel = options.Sq8 is null ? null : symmetric ? "int" : "asym",
                 rescored_per_query = options.Sq8 is null ? null : Math.Round((double)rescored / nq, 1),
             };
         }
@@ -218,7 +229,7 @@ public static class IndexBench
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
-    private static void Answer(HnswIndex index, float[] queries, int dim, Options options, int ef, int rescore, int[] found)
+    private static void Answer(HnswIndex index, float[] queries, int dim, Options options, int ef, int rescore, bool symmetric, int[] found)
     {
         var nq = queries.Length / dim;
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Threads) };
@@ -226,12 +237,12 @@ public static class IndexBench
         {
             var scores = new float[options.K];
             for (var q = 0; q < nq; q++)
-                index.Search(queries.AsSpan(q * dim, dim), options.K, ef, found.AsSpan(q * options.K, options.K), scores, out _, out _, rescore);
+                index.Search(queries.AsSpan(q * dim, dim), options.K, ef, found.AsSpan(q * options.K, options.K), scores, out _, out _, rescore, symmetric);
         }
         else
         {
             Parallel.For(0, nq, parallel, q =>
-                index.Search(queries.AsSpan(q * dim, dim), options.K, ef, found.AsSpan(q * options.K, options.K), new float[options.K], out _, out _, rescore));
+                index.Search(queries.AsSpan(q * dim, dim), options.K, ef, found.AsSpan(q * options.K, options.K), new float[options.K], out _, out _, rescore, symmetric));
         }
     }
 

@@ -132,19 +132,51 @@ public sealed class Sq8Tests
         }
     }
 
+    [Fact]
+    public unsafe void A_single_scale_makes_integer_code_distances_exact_L2_between_decoded_vectors()
+    {
+        const int dim = 45;
+        var random = new Random(9);
+        var sample = Floats(random, dim * 300, -1, 1);
+        for (var i = 0; i < sample.Length; i += dim)
+            sample[i] *= 3; // one dimension with a wider range sets the common scale
+        using var quantizer = ScalarQuantizer.Train(sample, dim, clipFraction: 0.01, singleScale: true);
+        Assert.All(quantizer.Scales.ToArray(), s => Assert.Equal(quantizer.Scales[0], s));
+        var a = new byte[quantizer.RowBytes];
+        var b = new byte[quantizer.RowBytes];
+        var da = new float[dim];
+        var db = new float[dim];
+        fixed (float* ps = sample, pa = da, pb = db)
+        fixed (byte* ca = a, cb = b)
+        {
+            for (var row = 0; row < 20; row++)
+            {
+                quantizer.Encode(ps + row * dim, ca);
+                quantizer.Encode(ps + (row + 100) * dim, cb);
+                quantizer.Decode(ca, pa);
+                quantizer.Decode(cb, pb);
+                var s = quantizer.Scales[0];
+                Assert.Equal(VectorMath.L2Squared(pa, pb, dim), s * s * VectorMath.L2SquaredU8(ca, cb, dim), 1e-3);
+            }
+        }
+    }
+
     [Theory]
-    [InlineData(Distance.Euclid, false)]
-    [InlineData(Distance.Cosine, false)]
-    [InlineData(Distance.Dot, false)]
-    [InlineData(Distance.Euclid, true)]
-    [InlineData(Distance.Cosine, true)]
-    public void Quantised_search_keeps_recall_on_clustered_data(Distance distance, bool buildOnCodes)
+    [InlineData(Distance.Euclid, false, false)]
+    [InlineData(Distance.Cosine, false, false)]
+    [InlineData(Distance.Dot, false, false)]
+    [InlineData(Distance.Euclid, true, false)]
+    [InlineData(Distance.Cosine, true, false)]
+    [InlineData(Distance.Euclid, false, true)]
+    [InlineData(Distance.Cosine, true, true)]
+    [InlineData(Distance.Dot, false, true)]
+    public void Quantised_search_keeps_recall_on_clustered_data(Distance distance, bool buildOnCodes, bool symmetric)
     {
         const int dim = 48, n = 4000, k = 10;
         var data = HnswIndexTests.Clustered(n + 200, dim, clusters: 40, seed: 7);
         // Learnt automatically from the first 1,000 vectors; the rest are encoded as they arrive.
         using var index = new HnswIndex(dim, distance, m: 12, efConstruction: 100,
-            new ScalarQuantization(TrainingSize: 1000, BuildOnCodes: buildOnCodes, Rescore: 32));
+            new ScalarQuantization(TrainingSize: 1000, BuildOnCodes: buildOnCodes, Rescore: 32, Symmetric: symmetric));
         for (var i = 0; i < n; i++)
         {
             index.Add(data[i]);

@@ -88,8 +88,31 @@ internal sealed unsafe class HnswGraph : IDisposable
             : VectorMath.L2SquaredSq8(_q, codes[node], _scale, dim);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Prefetch(int node) => VectorMath.Prefetch(codes[node], Math.Min(dim, 256));
+        public void Prefetch(int node) => VectorMath.Prefetch(codes[node], Math.Min(dim, CodePrefetchBytes));
     }
+
+    /// <summary>
+    /// Symmetric integer distances: the query is encoded too and compared code to code, s²·Σ (a − b)² (pmaddwd). Exact
+    /// L2 between the decoded vectors when the quantiser has one scale for every dimension (the offsets cancel); for
+    /// cosine the L2 order of unit vectors is the similarity order, and the rescoring restores exact scores.
+    /// </summary>
+    private readonly struct SymmetricCodeQuery(NativeSlab codes, byte* query, float scaleSquared, int dim) : IQuery
+    {
+        private readonly byte* _q = query;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float To(int node) => scaleSquared * VectorMath.L2SquaredU8(_q, codes[node], dim);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Prefetch(int node) => VectorMath.Prefetch(codes[node], Math.Min(dim, CodePrefetchBytes));
+    }
+
+    /// <summary>
+    /// Bytes of a code row requested ahead. Code walks request every unvisited neighbour's row before computing any
+    /// distance (on the 100k × 512 benchmark whole 512-byte rows in a batch beat 256 bytes one neighbour ahead by
+    /// ~15%; the same batching measured slower for float rows, so the float walk keeps one-ahead).
+    /// </summary>
+    private const int CodePrefetchBytes = 512;
 
     public HnswGraph(NativeSlab vectors, int dimension, GraphMetric metric, int m, int efConstruction, int seed = 42)
     {
@@ -264,7 +287,9 @@ internal sealed unsafe class HnswGraph : IDisposable
     /// float distances. Falls back to the float walk when the graph has no codes. <paramref name="distances"/> counts
     /// the layer-0 code distances; <paramref name="rescored"/> the float ones.
     /// </summary>
-    public int SearchQuantized<TFilter>(float* query, int k, int ef, int rescore, TFilter filter, Span<Neighbor> results,
+    /// <param name="symmetric">Walk with <see cref="SymmetricCodeQuery"/> (integer code-to-code L2; only meaningful
+    /// for L2 and cosine, and exact only with a single-scale quantiser) instead of asymmetric float-to-code distances.</param>
+    public int SearchQuantized<TFilter>(float* query, int k, int ef, int rescore, bool symmetric, TFilter filter, Span<Neighbor> results,
         out int distances, out int rescored)
         where TFilter : INodeFilter
     {
@@ -284,6 +309,21 @@ internal sealed unsafe class HnswGraph : IDisposable
             scratch.EnsureVisited(_vectors.Capacity);
             var buffer = scratch.Buffer(ef);
             int found;
+            if (symmetric)
+            {
+                fixed (byte* encoded = scratch.Codes(sq8.Quantizer.RowBytes))
+                {
+                sq8.Quantizer.Encode(query, encoded);
+                var scale = sq8.Quantizer.Scale[0];
+                var q = new SymmetricCodeQuery(sq8.Codes, encoded, scale * scale, _dim);
+                var current = entry.Node;
+                var currentDistance = q.To(current);
+                for (var l = entry.Level; l > 0; l--)
+                    current = Greedy(q, current, ref currentDistance, l);
+                found = SearchLayer(q, current, currentDistance, ef, 0, filter, scratch, buffer);
+                }
+            }
+            else
             fixed (float* prepared = scratch.Query(_dim))
             {
                 sq8.Quantizer.PrepareQuery(query, prepared, _innerProduct, out var bias);
@@ -364,6 +404,7 @@ internal sealed unsafe class HnswGraph : IDisposable
             results.Push(startDistance, start);
         var bound = results.Count > 0 ? startDistance : float.MaxValue;
 
+        Span<int> fresh = stackalloc int[_m0];
         while (candidates.Count > 0)
         {
             var closest = candidates.Top;
@@ -371,6 +412,39 @@ internal sealed unsafe class HnswGraph : IDisposable
                 break;
             candidates.Pop();
             var links = Links(closest.Node, level, out var count);
+            if (typeof(TQuery) == typeof(CodeQuery) || typeof(TQuery) == typeof(SymmetricCodeQuery))
+            {
+                // Unvisited neighbours first, all their rows requested at once, then the distances.
+                var m = 0;
+                for (var i = 0; i < count; i++)
+                {
+                    var neighbor = links[i];
+                    if ((uint)neighbor >= (uint)visited.Length || visited[neighbor] == tag)
+                        continue;
+                    visited[neighbor] = tag;
+                    fresh[m++] = neighbor;
+                    q.Prefetch(neighbor);
+                }
+                for (var i = 0; i < m; i++)
+                {
+                    var neighbor = fresh[i];
+                    var d = q.To(neighbor);
+                    evaluated++;
+                    if (results.Count < ef || d < bound)
+                    {
+                        candidates.Push(d, neighbor);
+                        if (filter.Allows(neighbor))
+                        {
+                            if (results.Count < ef)
+                                results.Push(d, neighbor);
+                            else
+                                results.ReplaceTop(d, neighbor);
+                            bound = results.Top.Distance;
+                        }
+                    }
+                }
+                continue;
+            }
             if (count > 0)
                 q.Prefetch(links[0]);
             for (var i = 0; i < count; i++)
@@ -563,6 +637,15 @@ internal sealed unsafe class HnswGraph : IDisposable
         }
 
         private float[] _query = [];
+        private byte[] _codes = [];
+
+        /// <summary>Room for an encoded query of <paramref name="bytes"/> bytes.</summary>
+        public byte[] Codes(int bytes)
+        {
+            if (_codes.Length < bytes)
+                _codes = new byte[bytes];
+            return _codes;
+        }
 
         /// <summary>Room for a prepared query of <paramref name="dim"/> floats.</summary>
         public float[] Query(int dim)

@@ -50,7 +50,7 @@ public sealed unsafe class HnswIndex : IDisposable
         var prepared = new float[sample.Length];
         for (var i = 0; i < sample.Length / dim; i++)
             _space.Prepare(sample.Slice(i * dim, dim), $"training vector {i}").CopyTo(prepared.AsSpan(i * dim));
-        _space.Quantize(ScalarQuantizer.Train(prepared, dim, _quantization.ClipFraction), Count, _quantization.BuildOnCodes);
+        _space.Quantize(ScalarQuantizer.Train(prepared, dim, _quantization.ClipFraction, _quantization.Symmetric), Count, _quantization.BuildOnCodes);
     }
 
     /// <summary>Adds a vector; returns its number. Writer only.</summary>
@@ -67,7 +67,7 @@ public sealed unsafe class HnswIndex : IDisposable
             var sample = new float[(long)(node + 1) * dim];
             for (var i = 0; i <= node; i++)
                 _space.Get(i).CopyTo(sample.AsSpan(i * dim, dim));
-            _space.Quantize(ScalarQuantizer.Train(sample, dim, _quantization.ClipFraction), node + 1, _quantization.BuildOnCodes);
+            _space.Quantize(ScalarQuantizer.Train(sample, dim, _quantization.ClipFraction, _quantization.Symmetric), node + 1, _quantization.BuildOnCodes);
         }
         return node;
     }
@@ -85,7 +85,9 @@ public sealed unsafe class HnswIndex : IDisposable
     /// <paramref name="rescored"/> the exact float distances that reorder the best candidates (0 without quantisation).
     /// </summary>
     /// <param name="rescore">Overrides <see cref="ScalarQuantization.Rescore"/> for this search when 0 or more.</param>
-    public int Search(ReadOnlySpan<float> query, int k, int ef, Span<int> ids, Span<float> scores, out int distances, out int rescored, int rescore = -1)
+    /// <param name="symmetric">Overrides <see cref="ScalarQuantization.Symmetric"/> for this search (null: the option).</param>
+    public int Search(ReadOnlySpan<float> query, int k, int ef, Span<int> ids, Span<float> scores, out int distances, out int rescored,
+        int rescore = -1, bool? symmetric = null)
     {
         var q = _space.Prepare(query, "query");
         Span<Neighbor> found = k <= 256 ? stackalloc Neighbor[k] : new Neighbor[k];
@@ -95,7 +97,8 @@ public sealed unsafe class HnswIndex : IDisposable
         {
             n = _quantization is null
                 ? _space.Graph.Search(p, k, ef, new AllowAll(), found, out distances)
-                : _space.Graph.SearchQuantized(p, k, ef, rescore >= 0 ? rescore : _quantization.Rescore, new AllowAll(), found, out distances, out rescored);
+                : _space.Graph.SearchQuantized(p, k, ef, rescore >= 0 ? rescore : _quantization.Rescore,
+                    (symmetric ?? _quantization.Symmetric) && _space.Parameters.Distance != Distance.Dot, new AllowAll(), found, out distances, out rescored);
         }
         for (var i = 0; i < n; i++)
         {

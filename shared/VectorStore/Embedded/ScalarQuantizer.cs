@@ -14,7 +14,11 @@ namespace Platform.VectorStore.Embedded;
 /// <param name="BuildOnCodes">Insert using code distances too (faster build; the graph may be a little worse).</param>
 /// <param name="Rescore">How many of the walk's best candidates get an exact float distance (0: all <c>ef</c> of them;
 /// at least k).</param>
-public sealed record ScalarQuantization(int TrainingSize = 0, double ClipFraction = 0.001, bool BuildOnCodes = false, int Rescore = 0);
+/// <param name="Symmetric">Encode queries too and walk with integer code-to-code distances (faster). The quantiser then
+/// uses one scale for all dimensions (per-dimension offsets), which makes those distances exact L2 between the decoded
+/// vectors. For <see cref="Distance.Dot"/> the walk stays asymmetric.</param>
+public sealed record ScalarQuantization(int TrainingSize = 0, double ClipFraction = 0.001, bool BuildOnCodes = false, int Rescore = 0,
+    bool Symmetric = false);
 
 /// <summary>
 /// Per-dimension affine int8 quantiser: code = round((x − offset) / scale) clamped to 0..255, x ≈ offset + scale·code.
@@ -49,7 +53,9 @@ internal sealed unsafe class ScalarQuantizer : IDisposable
     public ReadOnlySpan<float> Scales => new(_scale, Dimension);
 
     /// <summary>Learns the ranges from <paramref name="sample"/> (count × dimension floats, row-major).</summary>
-    public static ScalarQuantizer Train(ReadOnlySpan<float> sample, int dimension, double clipFraction)
+    /// <param name="singleScale">One scale for every dimension (the widest clipped range), so code-to-code integer
+    /// distances are exact L2 between decoded vectors; the offsets stay per dimension.</param>
+    public static ScalarQuantizer Train(ReadOnlySpan<float> sample, int dimension, double clipFraction, bool singleScale = false)
     {
         var count = sample.Length / dimension;
         if (count < 1)
@@ -81,6 +87,17 @@ internal sealed unsafe class ScalarQuantizer : IDisposable
             quantizer._offset[j] = lo;
             quantizer._scale[j] = scale;
             quantizer._inverse[j] = scale > 0 ? 1 / scale : 0;
+        }
+        if (singleScale)
+        {
+            var widest = 0f;
+            for (var j = 0; j < dimension; j++)
+                widest = Math.Max(widest, quantizer._scale[j]);
+            for (var j = 0; j < dimension; j++)
+            {
+                quantizer._scale[j] = widest;
+                quantizer._inverse[j] = widest > 0 ? 1 / widest : 0;
+            }
         }
         return quantizer;
     }

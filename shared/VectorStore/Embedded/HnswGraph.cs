@@ -313,26 +313,18 @@ internal sealed unsafe class HnswGraph : IDisposable
             {
                 fixed (byte* encoded = scratch.Codes(sq8.Quantizer.RowBytes))
                 {
-                sq8.Quantizer.Encode(query, encoded);
-                var scale = sq8.Quantizer.Scale[0];
-                var q = new SymmetricCodeQuery(sq8.Codes, encoded, scale * scale, _dim);
-                var current = entry.Node;
-                var currentDistance = q.To(current);
-                for (var l = entry.Level; l > 0; l--)
-                    current = Greedy(q, current, ref currentDistance, l);
-                found = SearchLayer(q, current, currentDistance, ef, 0, filter, scratch, buffer);
+                    sq8.Quantizer.Encode(query, encoded);
+                    var scale = sq8.Quantizer.Scale[0];
+                    found = Walk(new SymmetricCodeQuery(sq8.Codes, encoded, scale * scale, _dim), entry, ef, filter, scratch, buffer);
                 }
             }
             else
-            fixed (float* prepared = scratch.Query(_dim))
             {
-                sq8.Quantizer.PrepareQuery(query, prepared, _innerProduct, out var bias);
-                var q = new CodeQuery(sq8.Codes, prepared, sq8.Quantizer.Scale, bias, _innerProduct, _dim);
-                var current = entry.Node;
-                var currentDistance = q.To(current);
-                for (var l = entry.Level; l > 0; l--)
-                    current = Greedy(q, current, ref currentDistance, l);
-                found = SearchLayer(q, current, currentDistance, ef, 0, filter, scratch, buffer);
+                fixed (float* prepared = scratch.Query(_dim))
+                {
+                    sq8.Quantizer.PrepareQuery(query, prepared, _innerProduct, out var bias);
+                    found = Walk(new CodeQuery(sq8.Codes, prepared, sq8.Quantizer.Scale, bias, _innerProduct, _dim), entry, ef, filter, scratch, buffer);
+                }
             }
             distances = scratch.Distances;
 
@@ -357,6 +349,18 @@ internal sealed unsafe class HnswGraph : IDisposable
         {
             _scratch.Add(scratch);
         }
+    }
+
+    /// <summary>Greedy descent through the upper layers, then best-first search of layer 0.</summary>
+    private int Walk<TQuery, TFilter>(TQuery q, EntryPoint entry, int ef, TFilter filter, Scratch scratch, Span<Neighbor> buffer)
+        where TQuery : IQuery
+        where TFilter : INodeFilter
+    {
+        var current = entry.Node;
+        var currentDistance = q.To(current);
+        for (var l = entry.Level; l > 0; l--)
+            current = Greedy(q, current, ref currentDistance, l);
+        return SearchLayer(q, current, currentDistance, ef, 0, filter, scratch, buffer);
     }
 
     /// <summary>How many rows ahead the rescoring prefetches.</summary>

@@ -10,6 +10,8 @@ namespace Platform.VectorStore.Embedded;
 internal sealed unsafe class VectorSpace : IDisposable
 {
     private readonly NativeSlab _vectors;
+    private ScalarQuantizer? _quantizer;
+    private NativeSlab? _codes;
 
     public VectorSpace(string name, VectorParams parameters, int m, int efConstruction)
     {
@@ -27,7 +29,32 @@ internal sealed unsafe class VectorSpace : IDisposable
     public int Dimension { get; }
     public HnswGraph Graph { get; }
 
-    public long Bytes => _vectors.Bytes + Graph.LinkBytes;
+    public long Bytes => _vectors.Bytes + CodeBytes + Graph.LinkBytes;
+
+    /// <summary>Bytes of the float vectors alone.</summary>
+    public long VectorBytes => _vectors.Bytes;
+
+    /// <summary>Bytes of the int8 codes (0 without quantisation).</summary>
+    public long CodeBytes => _codes?.Bytes ?? 0;
+
+    public ScalarQuantizer? Quantizer => _quantizer;
+
+    /// <summary>
+    /// Adds int8 codes beside the floats: encodes slots 0..<paramref name="count"/>-1 with <paramref name="quantizer"/>
+    /// (which this space then owns), encodes every later write, and lets the graph walk on them. Writer only.
+    /// </summary>
+    public void Quantize(ScalarQuantizer quantizer, int count, bool buildOnCodes)
+    {
+        if (_quantizer is not null)
+            throw new InvalidOperationException("this vector space is already quantised");
+        var codes = new NativeSlab(quantizer.RowBytes);
+        codes.EnsureCapacity(Math.Max(count, 1));
+        for (var slot = 0; slot < count; slot++)
+            quantizer.Encode(this[slot], codes[slot]);
+        _quantizer = quantizer;
+        _codes = codes;
+        Graph.UseCodes(quantizer, codes, buildOnCodes);
+    }
 
     public float* this[int slot] => (float*)_vectors[slot];
 
@@ -38,6 +65,11 @@ internal sealed unsafe class VectorSpace : IDisposable
     {
         _vectors.EnsureCapacity(slot + 1);
         vector.CopyTo(new Span<float>(_vectors[slot], Dimension));
+        if (_codes is not null)
+        {
+            _codes.EnsureCapacity(slot + 1);
+            _quantizer!.Encode(this[slot], _codes[slot]);
+        }
     }
 
     /// <summary>Links a written slot into the graph. Writer only.</summary>
@@ -82,5 +114,7 @@ internal sealed unsafe class VectorSpace : IDisposable
     {
         Graph.Dispose();
         _vectors.Dispose();
+        _codes?.Dispose();
+        _quantizer?.Dispose();
     }
 }

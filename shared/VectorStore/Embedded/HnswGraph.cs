@@ -449,6 +449,8 @@ internal sealed unsafe class HnswGraph : IDisposable
                 }
                 continue;
             }
+            // The neighbour handling below repeats the loop above on purpose: moving it into one method (even
+            // marked for inlining) measured 30% fewer queries per second on the 100k benchmark.
             if (count > 0)
                 q.Prefetch(links[0]);
             for (var i = 0; i < count; i++)

@@ -24,16 +24,14 @@ internal sealed partial class Collection
         var predicate = FilterCompiler.Compile(filter);
         using var lease = Read();
         var state = lease.State;
-        if (predicate is null)
-            return state.LiveCount;
-        long count = 0;
-        foreach (var slot in PayloadIndex.SetBits(state.Payloads.Evaluate(filter!, state, state.SlotCount)))
-        {
-            if (state.Record(slot) is { Deleted: false })
-                count++;
-        }
-        return count;
+        return predicate is null ? state.LiveCount : Matching(state, filter, predicate).LongCount();
     }
+
+    /// <summary>The live slots a filter matches (every live slot when there is no filter), from the payload index.</summary>
+    private static IEnumerable<int> Matching(CollectionState state, Filter? filter, FilterCompiler.Predicate? predicate) =>
+        predicate is null
+            ? state.Ids.Values
+            : PayloadIndex.SetBits(state.Payloads.Evaluate(filter!, state, state.SlotCount)).Where(slot => state.Record(slot) is { Deleted: false });
 
     public ScrollPage Scroll(ScrollRequest request)
     {

@@ -168,14 +168,7 @@ internal sealed partial class Collection : IDisposable
         {
             ThrowIfClosed();
             var state = _state;
-            var matched = new List<string>();
-            foreach (var (id, slot) in state.Ids)
-            {
-                var record = state.Record(slot);
-                if (record is { Deleted: false } && (predicate is null || predicate(record.Id, record.Fields)))
-                    matched.Add(id);
-            }
-            DeleteLocked(matched);
+            DeleteLocked([.. Matching(state, filter, predicate).Select(slot => state.Record(slot)!.Id)]);
         }
         finally
         {

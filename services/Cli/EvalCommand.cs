@@ -4,6 +4,7 @@ using System.Text;
 using Platform.Cli.Eval;
 using Platform.Inference;
 using Platform.Retrieval;
+using Platform.Search;
 using Spectre.Console;
 
 namespace Platform.Cli;
@@ -42,7 +43,7 @@ public static class EvalCommand
         };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder for report.json, report.md, report.svg, queries.jsonl", DefaultValueFactory = _ => new DirectoryInfo("eval-out") };
         var limit = new Option<int?>("--limit") { Description = "At most N queries per task and N images per classification (spread evenly), for quick runs" };
-        var k = new Option<int>("--k") { Description = $"Cut-off for recall@k and nDCG@k (1-{SearchService.MaxK})", DefaultValueFactory = _ => 10 };
+        var k = new Option<int>("--k") { Description = $"Cut-off for recall@k and nDCG@k (1-{Gateway.GatewayEndpoints.MaxK})", DefaultValueFactory = _ => 10 };
         var device = new Option<string>("--device") { Description = "Inference device: cpu, cuda:0, ...", DefaultValueFactory = _ => "cpu" };
 
         var command = new Command("eval", "Measure search quality on the demo catalog: retrieval tasks per system, zero-shot classification")
@@ -74,14 +75,14 @@ public static class EvalCommand
 
     private static async Task<int> RunAsync(EvalOptions o, CancellationToken ct)
     {
-        if (o.K is < 1 or > SearchService.MaxK)
-            throw new EvalSetupException($"--k must be from 1 to {SearchService.MaxK}, got {o.K}");
+        if (o.K is < 1 or > Gateway.GatewayEndpoints.MaxK)
+            throw new EvalSetupException($"--k must be from 1 to {Gateway.GatewayEndpoints.MaxK}, got {o.K}");
         if (o.Limit is < 1)
             throw new EvalSetupException($"--limit must be at least 1, got {o.Limit}");
         var total = Stopwatch.StartNew();
         var problems = new List<string>();
         var skipped = new List<string>();
-        var depth = SearchService.MaxK;
+        var depth = Gateway.GatewayEndpoints.MaxK;
 
         // Inputs.
         var catalogPath = Required(o.Catalog, DefaultCatalog, "--catalog", "the demo catalog");
@@ -139,7 +140,7 @@ public static class EvalCommand
         // Systems, in report order.
         var embeddings = encoder is null ? null : new QueryEmbeddings(encoder);
         var systems = new List<ISearchSystem>();
-        systems.Add(client is not null ? new HttpFusedSystem(client) : new FusedSystem(new SearchService(host!, index.Index, new FusionOptions())));
+        systems.Add(client is not null ? new HttpFusedSystem(client) : new FusedSystem(new SearchService(new DirectQueryEncoder(encoder!), index.Index, new FusionOptions())));
         if (embeddings is not null)
             systems.Add(new VectorSystem(index.Index, embeddings));
         systems.Add(new LexicalSystem(index.Index.Lexical));

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.AspNetCore.Builder;
+using Platform.Cli.Hosting;
 using Platform.Gateway;
 
 namespace Platform.Cli;
@@ -46,7 +47,7 @@ public static class ServeCommand
                 };
                 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
                 builder.WebHost.UseUrls(result.GetValue(urls)!);
-                builder.AddEmbeddedPlatform(options);
+                builder.AddOneProcessPlatform(options);
                 app = builder.Build();
             }
             catch (Exception e) when (e is Platform.Inference.ModelPackageException or DirectoryNotFoundException)
@@ -56,7 +57,7 @@ public static class ServeCommand
                 return 2;
             }
             await using var _ = app;
-            app.MapEmbeddedPlatform();
+            app.MapGateway();
             await app.RunAsync(ct);
             return 0;
         });

@@ -2,52 +2,56 @@ using MassTransit;
 using Microsoft.Extensions.Logging;
 using Platform.Catalog;
 using Platform.Contracts;
+using Platform.Contracts.Grains;
 using Platform.Inference;
+using Platform.ServiceDefaults.Orleans;
 
 namespace Platform.Encoder;
 
 /// <summary>
-/// Encodes ingested products in batches: one forward of each tower per batch. Idempotent by product id and content
-/// hash: content that is already indexed, or no longer current, is skipped.
+/// Encodes ingested products in batches through an encoder grain (which may gather them with other callers' work).
+/// Images come from the catalog (messages carry none), or as tensors the gateway of this process already
+/// preprocessed. Idempotent by product id and content hash: content already indexed, or no longer current, is skipped.
 /// </summary>
-public sealed class EncodeProductsConsumer(EncoderHost host, ProductCatalog catalog, ILogger<EncodeProductsConsumer> logger)
-    : IConsumer<Batch<IngestProduct>>
+public sealed class EncodeProductsConsumer(EncoderDirectory encoders, ProductCatalog catalog, PreprocessedImageCache preprocessed,
+    ILogger<EncodeProductsConsumer> logger) : IConsumer<Batch<IngestProduct>>
 {
     public async Task Consume(ConsumeContext<Batch<IngestProduct>> context)
     {
-        var encoder = await host.GetAsync(context.CancellationToken);
-        var candidates = new List<IngestProduct>(context.Message.Length);
+        var work = new List<IngestProduct>(context.Message.Length);
+        var images = new List<ImageInput>(context.Message.Length);
         var seen = new HashSet<(string, string)>();
         foreach (var item in context.Message)
         {
             var message = item.Message;
-            if (seen.Add((message.Product.Id, message.ContentHash)) && catalog.NeedsEncoding(message.Product.Id, message.ContentHash))
-                candidates.Add(message);
-        }
-
-        var preprocessed = encoder.PreprocessImages(candidates.ConvertAll(c => c.Image));
-        var work = new List<IngestProduct>(candidates.Count);
-        var tensors = new List<float[]>(candidates.Count);
-        for (var i = 0; i < candidates.Count; i++)
-        {
-            if (preprocessed[i].Tensor is { } tensor)
-            {
-                work.Add(candidates[i]);
-                tensors.Add(tensor);
-            }
+            if (!seen.Add((message.Product.Id, message.ContentHash)) || !catalog.NeedsEncoding(message.Product.Id, message.ContentHash))
+                continue;
+            if (preprocessed.TryTake(message.ContentHash, out var tensor))
+                images.Add(ImageInput.FromTensor(tensor));
+            else if (catalog.GetImage(message.Product.Id, message.ContentHash) is { } bytes)
+                images.Add(ImageInput.FromBytes(bytes));
             else
-            {
-                await context.Publish(new ProductIngestFailed(candidates[i].Product.Id, candidates[i].ContentHash, $"image rejected: {preprocessed[i].Error!.Message}"));
-            }
+                continue; // replaced since the message was sent: the newer ingest has its own message
+            work.Add(message);
         }
         if (work.Count == 0)
             return;
 
-        var images = encoder.EncodePreprocessedImages(tensors);
-        var texts = encoder.EncodeTexts(work.ConvertAll(p => ProductText.Of(p.Product)));
-        logger.LogDebug("Encoded a batch of {Count} products on {Device}", work.Count, encoder.Device);
+        var encoder = encoders.Pick(EncodePriority.Ingest);
+        var describing = encoder.Describe();
+        var imageEncoding = encoder.EncodeImages([.. images], EncodePriority.Ingest);
+        var textEncoding = encoder.EncodeTexts([.. work.Select(p => ProductText.Of(p.Product))], EncodePriority.Ingest);
+        var (model, imageVectors, textVectors) = (await describing, await imageEncoding, await textEncoding);
+        logger.LogDebug("Encoded a batch of {Count} products on {Device}", work.Count, model.Device);
+
         for (var i = 0; i < work.Count; i++)
-            await context.Publish(new ProductEmbedded(work[i].Product, work[i].ContentHash, encoder.Package.Name, images[i], texts[i]));
+        {
+            var product = work[i];
+            if (imageVectors[i].Vector is { } imageVector)
+                await context.Publish(new ProductEmbedded(product.Product, product.ContentHash, model.Model, imageVector, textVectors[i]));
+            else
+                await context.Publish(new ProductIngestFailed(product.Product.Id, product.ContentHash, $"image rejected: {imageVectors[i].Rejected}"));
+        }
     }
 }
 
@@ -65,6 +69,6 @@ public sealed class EncodeProductsConsumerDefinition : ConsumerDefinition<Encode
         consumerConfigurator.Options<BatchOptions>(options => options
             .SetMessageLimit(MaxBatch)
             .SetTimeLimit(TimeSpan.FromMilliseconds(20))
-            .SetConcurrencyLimit(1));
+            .SetConcurrencyLimit(2));
     }
 }

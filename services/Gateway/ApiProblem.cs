@@ -42,6 +42,8 @@ internal sealed class ApiProblemHandler(IProblemDetailsService problems) : IExce
                 StatusCodes.Status413PayloadTooLarge, "Request body too large",
                 $"the request body is larger than this server accepts ({context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize:N0} bytes)"),
             BadHttpRequestException b => new ApiProblem(b.StatusCode, "Bad request", b.Message),
+            // The cluster cannot serve the request now (no encoder silo, a silo that does not answer): say so, retryable.
+            Orleans.Runtime.OrleansException or TimeoutException => new ApiProblem(StatusCodes.Status503ServiceUnavailable, "Service unavailable", exception.Message),
             _ => null,
         };
         if (problem is null)

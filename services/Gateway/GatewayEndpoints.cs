@@ -6,7 +6,8 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.OpenApi;
 using Platform.Catalog;
 using Platform.Contracts;
-using Platform.Retrieval;
+using Platform.Contracts.Grains;
+using Platform.Inference.Imaging;
 
 namespace Platform.Gateway;
 
@@ -24,6 +25,9 @@ public sealed record SearchResponse(IReadOnlyList<SearchHit> Results);
 public static class GatewayEndpoints
 {
     public const int DefaultK = 10;
+
+    /// <summary>The most results one search returns.</summary>
+    public const int MaxK = 100;
 
     public static IEndpointRouteBuilder MapGatewayApi(this IEndpointRouteBuilder app)
     {
@@ -55,24 +59,28 @@ public static class GatewayEndpoints
             .Produces<ProductView>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
-        v1.MapGet("/search", async (string? q, string? k, SearchService search, CancellationToken ct) =>
+        v1.MapGet("/search", async (string? q, string? k, IGrainFactory grains, CancellationToken ct) =>
             {
                 if (string.IsNullOrWhiteSpace(q))
                     throw ApiProblem.BadRequest("'q' (the words to search for) is required and must not be empty");
                 if (q.Length > 1000)
                     throw ApiProblem.BadRequest($"'q' is {q.Length} characters; at most 1000 are accepted");
-                return Results.Ok(new SearchResponse(await search.SearchTextAsync(q, ParseK(k), ct)));
+                var limit = ParseK(k);
+                return Results.Ok(new SearchResponse(await grains.GetGrain<IRetrievalGrain>(0).SearchText(q, limit).WaitAsync(ct)));
             })
             .WithName("SearchByText")
             .WithSummary("Search products by words (English or Chinese)")
             .Produces<SearchResponse>()
             .ProducesProblem(StatusCodes.Status400BadRequest);
 
-        v1.MapPost("/search/image", async (HttpRequest request, string? k, SearchService search, CancellationToken ct) =>
+        v1.MapPost("/search/image", async (HttpRequest request, string? k, ImagePreprocessor images, IGrainFactory grains, CancellationToken ct) =>
             {
                 var limit = ParseK(k);
                 var image = await ReadImageBodyAsync(request, ct);
-                return Results.Ok(new SearchResponse(await search.SearchImageAsync(image, limit, ct)));
+                // Decoded and checked here, so a bad photo is refused at once; the encoder gets the tensor, not the bytes.
+                var tensor = new float[images.TensorLength];
+                images.Preprocess(image, tensor);
+                return Results.Ok(new SearchResponse(await grains.GetGrain<IRetrievalGrain>(0).SearchImage(ImageInput.FromTensor(tensor), limit).WaitAsync(ct)));
             })
             .WithName("SearchByImage")
             .WithSummary("Search products by a photo: the body is the image (image/* content type) or a multipart 'image' part")
@@ -105,8 +113,8 @@ public static class GatewayEndpoints
     {
         if (k is null)
             return DefaultK;
-        if (!int.TryParse(k, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < 1 || value > SearchService.MaxK)
-            throw ApiProblem.BadRequest($"'k' must be an integer from 1 to {SearchService.MaxK}, got '{k}'");
+        if (!int.TryParse(k, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < 1 || value > MaxK)
+            throw ApiProblem.BadRequest($"'k' must be an integer from 1 to {MaxK}, got '{k}'");
         return value;
     }
 

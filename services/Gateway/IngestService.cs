@@ -1,7 +1,9 @@
 using MassTransit;
+using Microsoft.Extensions.Logging;
 using Platform.Catalog;
 using Platform.Contracts;
 using Platform.Inference;
+using Platform.Inference.Imaging;
 
 namespace Platform.Gateway;
 
@@ -10,20 +12,41 @@ public sealed record IngestReceipt(string Id, ProductStatus Status, string Conte
 
 /// <summary>
 /// Accepts a product: validates its fields and decodes its image (so bad input is refused at once, before anything
-/// is stored), records it durably in the catalog, then hands it to the encoders over the bus.
+/// is stored), records it durably in the catalog, then hands it to the encoders over the bus. The decoded tensor is
+/// kept for an encoder in this process, so the image is not decoded twice.
 /// </summary>
-public sealed class IngestService(ProductCatalog catalog, EncoderHost encoders, IPublishEndpoint bus)
+public sealed class IngestService(ProductCatalog catalog, ImagePreprocessor images, PreprocessedImageCache preprocessed,
+    IPublishEndpoint bus, ILogger<IngestService> logger)
 {
     public async Task<IngestReceipt> IngestAsync(ProductInfo product, byte[] image, CancellationToken cancellationToken = default)
     {
         product = ProductValidation.Validate(product);
         // A full decode, not just the header: a truncated file must fail here, not later in the encoder.
-        encoders.Preprocessor.Preprocess(image, new float[encoders.Preprocessor.TensorLength]);
+        var tensor = new float[images.TensorLength];
+        images.Preprocess(image, tensor);
 
         var hash = ProductCatalog.ComputeContentHash(product, image);
         if (catalog.RecordIngest(product, image, hash) == IngestOutcome.Unchanged)
             return new IngestReceipt(product.Id, catalog.Get(product.Id)!.Status, hash);
-        await bus.Publish(new IngestProduct(product, image, hash), cancellationToken);
+        preprocessed.Add(hash, tensor);
+        await bus.Publish(new IngestProduct(product, hash), cancellationToken);
         return new IngestReceipt(product.Id, ProductStatus.Pending, hash);
+    }
+
+    /// <summary>
+    /// Re-sends the products accepted but not indexed before the last stop (in-memory messages do not survive a
+    /// crash; the catalog does). Consumers are idempotent, so a product already on its way is not encoded twice.
+    /// </summary>
+    public async Task<int> ResendPendingAsync(CancellationToken cancellationToken)
+    {
+        var resent = 0;
+        foreach (var pending in catalog.Pending())
+        {
+            await bus.Publish(pending, cancellationToken);
+            resent++;
+        }
+        if (resent > 0)
+            logger.LogInformation("Re-sent {Count} products accepted before the last stop but not yet indexed", resent);
+        return resent;
     }
 }

@@ -2,7 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.Logging;
 using Platform.Catalog;
 using Platform.Contracts;
-using Platform.Retrieval;
+using Platform.Search;
 
 namespace Platform.Indexer;
 

@@ -1,9 +1,7 @@
-using Platform.Inference;
+using Platform.Contracts.Grains;
+using Platform.Search;
 
 namespace Platform.Retrieval;
-
-/// <summary>One search hit as shoppers see it.</summary>
-public sealed record SearchHit(string Id, double Score, string Title, IReadOnlyDictionary<string, string> Attributes);
 
 /// <summary>How text search fuses its signals (weighted reciprocal-rank fusion).</summary>
 public sealed record FusionOptions
@@ -27,18 +25,26 @@ public sealed record FusionOptions
     public int MinCandidates { get; init; } = 50;
 }
 
+/// <summary>Turns a shopper's query into the model's space: through an encoder grain when served, directly in the eval.</summary>
+public interface IQueryEncoder
+{
+    Task<float[]> EncodeTextAsync(string text, CancellationToken cancellationToken);
+
+    Task<float[]> EncodeImageAsync(ImageInput image, CancellationToken cancellationToken);
+}
+
 /// <summary>
 /// Query path: encodes the query, gathers candidates from each signal, fuses them. Lexical matches weigh most by
 /// default: they are what a shopper typing a product's words expects first, whatever the model's quality.
 /// </summary>
-public sealed class SearchService(EncoderHost host, ProductIndex index, FusionOptions fusion)
+public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, FusionOptions fusion)
 {
     public const int MaxK = 100;
 
     public async Task<IReadOnlyList<SearchHit>> SearchTextAsync(string query, int k, CancellationToken cancellationToken = default)
     {
         var candidates = Math.Max(k * 4, fusion.MinCandidates);
-        var vector = (await host.GetAsync(cancellationToken)).EncodeText(query);
+        var vector = await encoder.EncodeTextAsync(query, cancellationToken);
         var byText = await index.SearchAsync(ProductIndex.TextVector, vector, candidates, cancellationToken: cancellationToken);
         var byImage = await index.SearchAsync(ProductIndex.ImageVector, vector, candidates, cancellationToken: cancellationToken);
         var lexical = index.Lexical.Search(query, candidates);
@@ -68,9 +74,9 @@ public sealed class SearchService(EncoderHost host, ProductIndex index, FusionOp
     }
 
     /// <summary>Products whose images are nearest to <paramref name="image"/>; the score is the cosine similarity.</summary>
-    public async Task<IReadOnlyList<SearchHit>> SearchImageAsync(byte[] image, int k, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<SearchHit>> SearchImageAsync(ImageInput image, int k, CancellationToken cancellationToken = default)
     {
-        var vector = (await host.GetAsync(cancellationToken)).EncodeImage(image);
+        var vector = await encoder.EncodeImageAsync(image, cancellationToken);
         var hits = await index.SearchAsync(ProductIndex.ImageVector, vector, k, cancellationToken: cancellationToken);
         return hits.Select(h => ToHit(h.Id, h.Score, h.Payload!)).ToList();
     }

@@ -142,15 +142,25 @@ public sealed class ProductCatalog
         return command.ExecuteScalar() as byte[];
     }
 
-    /// <summary>Products accepted but not yet indexed or failed, with their images: the work a restart must redo.</summary>
+    /// <summary>The image of the product's content <paramref name="contentHash"/>; null when the product is gone or its content was replaced.</summary>
+    public byte[]? GetImage(string id, string contentHash)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT image FROM products WHERE id = $id AND content_hash = $hash");
+        command.Parameters.AddWithValue("$id", id);
+        command.Parameters.AddWithValue("$hash", contentHash);
+        return command.ExecuteScalar() as byte[];
+    }
+
+    /// <summary>Products accepted but not yet indexed or failed: the work a restart must redo.</summary>
     public IEnumerable<IngestProduct> Pending()
     {
         using var connection = Open();
-        using var command = Command(connection, "SELECT info, content_hash, image FROM products WHERE status = $status ORDER BY updated_at");
+        using var command = Command(connection, "SELECT info, content_hash FROM products WHERE status = $status ORDER BY updated_at");
         command.Parameters.AddWithValue("$status", (int)ProductStatus.Pending);
         using var reader = command.ExecuteReader();
         while (reader.Read())
-            yield return new IngestProduct(Deserialize(reader.GetString(0)), (byte[])reader.GetValue(2), reader.GetString(1));
+            yield return new IngestProduct(Deserialize(reader.GetString(0)), reader.GetString(1));
     }
 
     /// <summary>Ids of the products marked indexed.</summary>

@@ -1,10 +1,11 @@
 namespace Platform.Contracts;
 
 // Commands are imperative, events past tense. Every message carries the product id and the content hash
-// of what was ingested, so consumers can be idempotent and ignore stale work.
+// of what was ingested, so consumers can be idempotent and ignore stale work. No message carries image bytes:
+// the catalog holds them, so the same contracts travel over a broker.
 
-/// <summary>Encode this product's image and text and hand the embeddings to the indexer.</summary>
-public sealed record IngestProduct(ProductInfo Product, byte[] Image, string ContentHash);
+/// <summary>Encode this product's image (read from the catalog) and text, and hand the embeddings to the indexer.</summary>
+public sealed record IngestProduct(ProductInfo Product, string ContentHash);
 
 /// <summary>The encoder produced both embeddings of a product (L2-normalised, model's dimension).</summary>
 public sealed record ProductEmbedded(ProductInfo Product, string ContentHash, string Model, float[] ImageEmbedding, float[] TextEmbedding);

@@ -61,7 +61,7 @@ public sealed class CatalogTests : IDisposable
     }
 
     [Fact]
-    public void Pending_products_come_back_with_their_images_after_reopening()
+    public void Pending_products_come_back_after_reopening_and_their_images_stay_with_their_content()
     {
         _catalog.RecordIngest(Mug, [7, 8, 9], "h");
         _catalog.RecordIngest(Mug with { Id = "m2" }, [1], "h2");
@@ -69,7 +69,9 @@ public sealed class CatalogTests : IDisposable
         var reopened = new ProductCatalog(Path.Combine(_dir, "catalog.db"));
         var pending = Assert.Single(reopened.Pending());
         Assert.Equal("m1", pending.Product.Id);
-        Assert.Equal([7, 8, 9], pending.Image);
+        Assert.Equal("h", pending.ContentHash);
+        Assert.Equal([7, 8, 9], reopened.GetImage("m1", "h"));
+        Assert.Null(reopened.GetImage("m1", "an older content hash"));
         Assert.Equal("red", pending.Product.Attributes!["color"]);
         Assert.Equal(1, reopened.CountByStatus()[ProductStatus.Indexed]);
     }

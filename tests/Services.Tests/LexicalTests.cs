@@ -1,4 +1,4 @@
-using Platform.Retrieval;
+using Platform.Search;
 
 namespace Platform.Services.Tests;
 

@@ -2,7 +2,7 @@ using Platform.Catalog;
 using Platform.Contracts;
 using Platform.Encoder;
 using Platform.Inference;
-using Platform.Retrieval;
+using Platform.Search;
 using Platform.VectorStore.Embedded;
 
 namespace Platform.Cli.Eval;

@@ -1,5 +1,7 @@
+using Platform.Contracts.Grains;
 using Platform.Inference;
 using Platform.Retrieval;
+using Platform.Search;
 
 namespace Platform.Cli.Eval;
 
@@ -27,7 +29,7 @@ public sealed class FusedSystem(SearchService search) : ISearchSystem
     {
         var hits = kind == QueryKind.Text
             ? await search.SearchTextAsync(query, depth, ct)
-            : await search.SearchImageAsync(await File.ReadAllBytesAsync(query, ct), depth, ct);
+            : await search.SearchImageAsync(ImageInput.FromBytes(await File.ReadAllBytesAsync(query, ct)), depth, ct);
         return hits.Select(h => h.Id).ToList();
     }
 }

@@ -1,4 +1,4 @@
-namespace Platform.Retrieval;
+namespace Platform.Search;
 
 /// <summary>
 /// An in-memory BM25 index over product text (title weighted above category, attributes and description).

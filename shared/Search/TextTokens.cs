@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Platform.Retrieval;
+namespace Platform.Search;
 
 /// <summary>
 /// Tokens for lexical matching: lower-cased words of letters and digits, with a light English plural fold

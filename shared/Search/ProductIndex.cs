@@ -3,7 +3,7 @@ using System.Text.Json;
 using Platform.Contracts;
 using Platform.VectorStore;
 
-namespace Platform.Retrieval;
+namespace Platform.Search;
 
 /// <summary>What the vector store keeps beside a product's vectors.</summary>
 public sealed record ProductPayload(ProductInfo Product, string ContentHash, string Model);

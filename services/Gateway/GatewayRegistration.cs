@@ -1,0 +1,66 @@
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Platform.Catalog;
+using Platform.Inference;
+using Platform.Inference.Imaging;
+using Platform.ServiceDefaults;
+
+namespace Platform.Gateway;
+
+/// <summary>What the gateway needs to know: where the catalog is, the model (for its image preprocessing), limits.</summary>
+public sealed record GatewayOptions
+{
+    public required string DataDirectory { get; init; }
+
+    /// <summary>The model package whose preprocessing validates images (only its manifest is read here).</summary>
+    public required string ModelDirectory { get; init; }
+
+    /// <summary>The largest request body accepted, in bytes.</summary>
+    public long MaxBodyBytes { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>The largest image accepted, in pixels (width × height), checked before decoding.</summary>
+    public long MaxImagePixels { get; init; } = 40_000_000;
+}
+
+public static class GatewayRegistration
+{
+    /// <summary>The HTTP API: ingest into the catalog and the bus, search through the retrieval grain, health, OpenAPI.</summary>
+    public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder, GatewayOptions options)
+    {
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
+        var services = builder.Services;
+        services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(f => f.MultipartBodyLengthLimit = options.MaxBodyBytes);
+        services.ConfigureHttpJsonOptions(j => j.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase)));
+        services.AddExceptionHandler<ApiProblemHandler>();
+        services.AddOpenApi();
+
+        var package = ModelPackage.Load(options.ModelDirectory);
+        services.AddSingleton(new ImagePreprocessor(new ImagePreprocessOptions(package.ImageSize, package.Mean, package.Std, options.MaxImagePixels)));
+        services.TryAddSingleton<PreprocessedImageCache>();
+        services.AddProductCatalog(options.DataDirectory);
+        services.AddSingleton<IngestService>();
+        services.AddSingleton<CatalogLoadState>();
+        services.AddSingleton<CatalogLoader>();
+        services.AddHealthChecks().AddCheck<CatalogLoadHealthCheck>("catalog", tags: [ServiceDefaultsExtensions.ReadyTag]);
+        return builder;
+    }
+
+    public static WebApplication MapGateway(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapOpenApi();
+        app.MapDefaultEndpoints();
+        app.MapGatewayApi();
+        return app;
+    }
+}
+
+/// <summary>The gateway's own start when it runs alone: re-send what was accepted but not indexed.</summary>
+internal sealed class GatewayStartup(IngestService ingest) : Microsoft.Extensions.Hosting.BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => ingest.ResendPendingAsync(stoppingToken);
+}

@@ -1,0 +1,50 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Platform.Catalog;
+using Platform.Search;
+
+namespace Platform.Indexer;
+
+public sealed record IndexerServiceOptions(string DataDirectory, int Dimension);
+
+public static class IndexerRegistration
+{
+    /// <summary>The indexer service: the product index it writes, the catalog whose status it keeps, and its start-up check.</summary>
+    public static IHostApplicationBuilder AddIndexerService(this IHostApplicationBuilder builder, IndexerServiceOptions options)
+    {
+        builder.Services.AddProductCatalog(options.DataDirectory);
+        builder.Services.AddProductIndex(options.DataDirectory, options.Dimension);
+        builder.Services.AddSingleton<IndexStartup>();
+        return builder;
+    }
+
+    /// <summary>The indexer's consumers, for the host's one bus registration.</summary>
+    public static void AddIndexerConsumers(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<IndexProductConsumer, IndexProductConsumerDefinition>();
+        bus.AddConsumer<RecordIngestFailureConsumer>();
+        bus.AddConsumer<RecordEncodeFaultConsumer>();
+    }
+}
+
+/// <summary>
+/// What the index needs before ingest work is re-sent at start: the collection for the model in use, the lexical
+/// index rebuilt from the store's payloads, and products the catalog calls indexed but the store lacks (a store lost
+/// or replaced, or a collection remade for a model of another dimension) put back to pending, to be encoded again.
+/// </summary>
+public sealed class IndexStartup(ProductIndex index, ProductCatalog catalog, ILogger<IndexStartup> logger)
+{
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        await index.EnsureCollectionAsync(cancellationToken);
+        var present = await index.RebuildLexicalAsync(cancellationToken);
+        var lost = catalog.IndexedIds().Where(id => !present.Contains(id)).ToList();
+        if (lost.Count == 0)
+            return;
+        var requeued = catalog.MarkPending(lost);
+        logger.LogWarning("{Count} products marked indexed are not in the vector store{Why}; encoding them again",
+            requeued, index.Recreated ? " (its collection was remade for a model of another dimension)" : "");
+    }
+}

@@ -1,0 +1,23 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Platform.Search;
+
+namespace Platform.Retrieval;
+
+public sealed record RetrievalServiceOptions(string DataDirectory, int Dimension)
+{
+    public FusionOptions Fusion { get; init; } = new();
+}
+
+public static class RetrievalRegistration
+{
+    /// <summary>The retrieval service: the product index it reads, fusion, and query encodes through encoder grains.</summary>
+    public static IHostApplicationBuilder AddRetrievalService(this IHostApplicationBuilder builder, RetrievalServiceOptions options)
+    {
+        builder.Services.AddProductIndex(options.DataDirectory, options.Dimension);
+        builder.Services.AddSingleton(options.Fusion);
+        builder.Services.AddSingleton<IQueryEncoder, GrainQueryEncoder>();
+        builder.Services.AddSingleton<SearchService>();
+        return builder;
+    }
+}

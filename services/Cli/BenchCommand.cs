@@ -61,7 +61,7 @@ public static class BenchCommand
             }
             return 0;
         });
-        return new Command("bench", "Benchmarks") { encode, IndexBench.Create() };
+        return new Command("bench", "Benchmarks") { encode, IndexBench.Create(), QueryBench.Create() };
     }
 
     /// <summary>Items per second over repeated calls for about <paramref name="budget"/>, after one warm-up call.</summary>

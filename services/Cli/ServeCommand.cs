@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.AspNetCore.Builder;
 using Platform.Cli.Hosting;
 using Platform.Gateway;
+using Platform.ServiceDefaults.Cluster;
 
 namespace Platform.Cli;
 
@@ -19,8 +20,9 @@ public static class ServeCommand
         var catalog = new Option<FileInfo?>("--catalog") { Description = "A catalog file (JSON lines) to ingest once the server is up (instead of the demo catalog)" };
         var noDemo = new Option<bool>("--no-demo") { Description = "Do not load the bundled demo catalog into an empty data directory" };
         var maxBody = new Option<int>("--max-body-mb") { Description = "Largest request body accepted, in MiB", DefaultValueFactory = _ => 16 };
+        var dashboard = new Option<bool>("--dashboard") { Description = "Serve the Orleans dashboard under /dashboard (it has no authentication of its own)" };
 
-        var command = new Command("serve", "Run all services in one process (embedded mode)") { urls, data, model, device, catalog, noDemo, maxBody };
+        var command = new Command("serve", "Run all services in one process (embedded mode)") { urls, data, model, device, catalog, noDemo, maxBody, dashboard };
         command.SetAction(async (result, ct) =>
         {
             if (result.GetValue(catalog) is { Exists: false } missing)
@@ -47,6 +49,8 @@ public static class ServeCommand
                 };
                 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
                 builder.WebHost.UseUrls(result.GetValue(urls)!);
+                if (result.GetValue(dashboard))
+                    builder.Configuration["Orleans:Dashboard"] = "true";
                 builder.AddOneProcessPlatform(options);
                 app = builder.Build();
             }
@@ -58,6 +62,7 @@ public static class ServeCommand
             }
             await using var _ = app;
             app.MapGateway();
+            app.MapPlatformDashboard();
             await app.RunAsync(ct);
             return 0;
         });

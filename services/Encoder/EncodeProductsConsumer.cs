@@ -4,7 +4,7 @@ using Platform.Catalog;
 using Platform.Contracts;
 using Platform.Contracts.Grains;
 using Platform.Inference;
-using Platform.ServiceDefaults.Orleans;
+using Platform.ServiceDefaults.Cluster;
 
 namespace Platform.Encoder;
 

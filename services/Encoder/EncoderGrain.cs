@@ -4,7 +4,7 @@ using Orleans.Runtime;
 using Platform.Contracts.Grains;
 using Platform.Encoder.Batching;
 using Platform.Inference;
-using Platform.ServiceDefaults.Orleans;
+using Platform.ServiceDefaults.Cluster;
 
 namespace Platform.Encoder;
 

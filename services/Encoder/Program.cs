@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Platform.Encoder;
 using Platform.ServiceDefaults;
-using Platform.ServiceDefaults.Orleans;
+using Platform.ServiceDefaults.Cluster;
 
 // The encoder service alone: a silo advertising its devices, hosting their encoder grains, consuming ingest work.
 var builder = WebApplication.CreateBuilder(args);

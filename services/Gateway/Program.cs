@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
 using Platform.Gateway;
 using Platform.ServiceDefaults;
-using Platform.ServiceDefaults.Orleans;
+using Platform.ServiceDefaults.Cluster;
 
 // The gateway alone: the HTTP API as an Orleans client of the cluster named by the Orleans section.
 var builder = WebApplication.CreateBuilder(args);

@@ -16,14 +16,20 @@ public sealed class IndexProductConsumer(ProductIndex index, ProductCatalog cata
     public async Task Consume(ConsumeContext<ProductEmbedded> context)
     {
         var message = context.Message;
-        if (!catalog.IsCurrent(message.Product.Id, message.ContentHash))
+        var record = catalog.Get(message.Product.Id);
+        if (record?.ContentHash != message.ContentHash)
         {
             logger.LogDebug("Dropping stale embeddings of {ProductId}", message.Product.Id);
             return;
         }
         await index.UpsertAsync(message, context.CancellationToken);
         if (catalog.MarkIndexed(message.Product.Id, message.ContentHash))
+        {
+            // From the ingest's acknowledgement (the catalog's timestamp of the accepted content) to searchable.
+            if (record.Status == ProductStatus.Pending)
+                IndexerTelemetry.IngestLag.Record((DateTimeOffset.UtcNow - record.UpdatedAt).TotalSeconds);
             await context.Publish(new ProductIndexed(message.Product.Id, message.ContentHash));
+        }
     }
 }
 
@@ -64,4 +70,13 @@ public sealed class RecordEncodeFaultConsumer(ProductCatalog catalog, ILogger<Re
             logger.LogError("Encoding {ProductId} failed: {Reason}", message.Product.Id, reason);
         return Task.CompletedTask;
     }
+}
+
+/// <summary>The indexer's metrics.</summary>
+public static class IndexerTelemetry
+{
+    private static readonly System.Diagnostics.Metrics.Meter Meter = new("Platform.Indexer");
+
+    internal static readonly System.Diagnostics.Metrics.Histogram<double> IngestLag =
+        Meter.CreateHistogram<double>("platform.ingest.lag", "s", "Time from an ingest's acknowledgement until the product is searchable");
 }

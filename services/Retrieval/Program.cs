@@ -4,7 +4,7 @@ using Platform.Inference;
 using Platform.Retrieval;
 using Platform.Search;
 using Platform.ServiceDefaults;
-using Platform.ServiceDefaults.Orleans;
+using Platform.ServiceDefaults.Cluster;
 
 // The retrieval service alone: a silo without accelerators hosting retrieval grains. Its lexical index is rebuilt
 // from the store at start (it is held in memory until lexical terms move into the store).

@@ -1,7 +1,7 @@
 using Orleans.Concurrency;
 using Platform.Contracts.Grains;
 using Platform.Inference.Imaging;
-using Platform.ServiceDefaults.Orleans;
+using Platform.ServiceDefaults.Cluster;
 
 namespace Platform.Retrieval;
 

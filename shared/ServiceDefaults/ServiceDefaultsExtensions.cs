@@ -5,19 +5,48 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace Platform.ServiceDefaults;
 
-/// <summary>What every host of the platform wires the same way: problem details and health endpoints.</summary>
+/// <summary>What every host of the platform wires the same way: telemetry, problem details and health endpoints.</summary>
 public static class ServiceDefaultsExtensions
 {
     public const string LiveTag = "live";
     public const string ReadyTag = "ready";
 
-    public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
+    /// <summary>The platform's own activity sources and meters (<c>Platform.Encoder</c>, <c>Platform.Indexer</c>, ...).</summary>
+    public const string PlatformTelemetry = "Platform.*";
+
+    /// <summary>
+    /// Problem details, the liveness check, and OpenTelemetry: traces from ASP.NET Core, outgoing HTTP, Orleans grain
+    /// calls (with <c>AddActivityPropagation()</c> on silos and clients), MassTransit and the platform's own spans;
+    /// metrics from the same, with request latency, encoder batch sizes and queue wait, ingest lag. Exported over OTLP
+    /// when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (or <c>OpenTelemetry:Otlp:Endpoint</c>) names a collector.
+    /// </summary>
+    public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder, string serviceName = "platform")
     {
         builder.Services.AddProblemDetails();
         builder.Services.AddHealthChecks().AddCheck("process", () => HealthCheckResult.Healthy("the process is running"), [LiveTag]);
+
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(serviceName))
+            .WithTracing(t => t
+                .AddSource(PlatformTelemetry, "MassTransit",
+                    Orleans.Diagnostics.ActivitySources.ApplicationGrainActivitySourceName,
+                    Orleans.Diagnostics.ActivitySources.RuntimeActivitySourceName)
+                .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/health"))
+                .AddHttpClientInstrumentation())
+            .WithMetrics(m => m
+                .AddMeter(PlatformTelemetry, "MassTransit", "Microsoft.Orleans")
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation());
+        var otlp = builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"] ?? builder.Configuration["OpenTelemetry:Otlp:Endpoint"];
+        if (!string.IsNullOrWhiteSpace(otlp))
+            telemetry.UseOtlpExporter(OpenTelemetry.Exporter.OtlpExportProtocol.Grpc, new Uri(otlp));
         return builder;
     }
 

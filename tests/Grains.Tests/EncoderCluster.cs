@@ -6,7 +6,7 @@ using Orleans.TestingHost;
 using Platform.Encoder;
 using Platform.Encoder.Batching;
 using Platform.Inference;
-using Platform.ServiceDefaults.Orleans;
+using Platform.ServiceDefaults.Cluster;
 using Platform.Tests;
 
 namespace Platform.Grains.Tests;

@@ -1,6 +1,6 @@
 using Orleans.Runtime;
 using Platform.Contracts.Grains;
-using Platform.ServiceDefaults.Orleans;
+using Platform.ServiceDefaults.Cluster;
 
 namespace Platform.Grains.Tests;
 

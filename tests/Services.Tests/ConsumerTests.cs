@@ -9,7 +9,7 @@ using Platform.Encoder;
 using Platform.Indexer;
 using Platform.Inference;
 using Platform.Search;
-using Platform.ServiceDefaults.Orleans;
+using Platform.ServiceDefaults.Cluster;
 using Platform.Tests;
 
 namespace Platform.Services.Tests;

@@ -7,7 +7,7 @@ using Platform.Indexer;
 using Platform.Inference;
 using Platform.Retrieval;
 using Platform.ServiceDefaults;
-using Platform.ServiceDefaults.Orleans;
+using Platform.ServiceDefaults.Cluster;
 
 namespace Platform.Cli.Hosting;
 

@@ -17,6 +17,7 @@ internal sealed class TowerQueue<TItem> : IAsyncDisposable
         public TItem[] Items { get; } = items;
         public EncodePriority Priority { get; } = priority;
         public long EnqueuedAt { get; } = Stopwatch.GetTimestamp();
+        public ActivityContext Caller { get; } = Activity.Current?.Context ?? default;
         public TaskCompletionSource<float[][]> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
@@ -151,7 +152,9 @@ internal sealed class TowerQueue<TItem> : IAsyncDisposable
             for (var start = 0; start < items.Count; start += _options.MaxBatchSize)
             {
                 var count = Math.Min(_options.MaxBatchSize, items.Count - start);
-                using var activity = EncoderTelemetry.Source.StartActivity($"encode {_tower}");
+                // The forward runs on the queue's thread: its span joins the first caller's trace and links the others'.
+                using var activity = EncoderTelemetry.Source.StartActivity($"encode {_tower}", ActivityKind.Internal, batch[0].Caller,
+                    links: batch.Count > 1 ? batch.Skip(1).Where(c => c.Caller != default).Select(c => new ActivityLink(c.Caller)) : null);
                 activity?.SetTag("encoder.device", _device);
                 activity?.SetTag("encoder.batch_size", count);
                 activity?.SetTag("encoder.calls", batch.Count);

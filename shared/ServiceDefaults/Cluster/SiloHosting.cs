@@ -8,7 +8,7 @@ using Orleans.Hosting;
 using Orleans.Placement;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 
-namespace Platform.ServiceDefaults.Orleans;
+namespace Platform.ServiceDefaults.Cluster;
 
 /// <summary>How a host's silo joins the cluster (section <c>Orleans</c> of the configuration).</summary>
 public sealed record SiloSettings
@@ -94,6 +94,17 @@ public static class SiloHostingExtensions
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+public static class DashboardExtensions
+{
+    /// <summary>The Orleans dashboard under <c>/dashboard</c>, when <c>Orleans:Dashboard</c> turned it on.</summary>
+    public static Microsoft.AspNetCore.Builder.WebApplication MapPlatformDashboard(this Microsoft.AspNetCore.Builder.WebApplication app)
+    {
+        if (SiloSettings.From(app.Configuration).Dashboard)
+            app.MapOrleansDashboard("/dashboard");
+        return app;
     }
 }
 

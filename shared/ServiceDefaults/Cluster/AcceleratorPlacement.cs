@@ -3,7 +3,7 @@ using Orleans.Runtime;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 using Orleans.Runtime.Placement;
 
-namespace Platform.ServiceDefaults.Orleans;
+namespace Platform.ServiceDefaults.Cluster;
 
 /// <summary>
 /// Places a grain only on a silo whose metadata names the accelerator in the grain's key. Orleans' built-in metadata

@@ -3,7 +3,7 @@ using Orleans.Runtime;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 using Platform.Contracts.Grains;
 
-namespace Platform.ServiceDefaults.Orleans;
+namespace Platform.ServiceDefaults.Cluster;
 
 /// <summary>
 /// Finds the encoder grains of the cluster: one per device per silo, from the silos' metadata. Queries prefer an

@@ -76,8 +76,8 @@ public sealed class ImagePreprocessor
         {
             var info = new ImageInfo(format, image.Width, image.Height);
             CheckSize(info); // from the header: no pixel has been decoded yet
-            image = ToSrgb8(image, info);
-            image = Resize(image, info);
+            ToSrgb8(ref image, info);
+            Resize(ref image, info);
             image = Swap(image, image.ExtractArea(CropOffset(image.Width), CropOffset(image.Height), _size, _size));
             CopyOut(image, destination); // pixels are decoded here, in one pass through the pipeline
             return info;
@@ -200,7 +200,8 @@ public sealed class ImagePreprocessor
             throw new ImageRejectedException(ImageRejectReason.Corrupt, $"corrupt {info.Format} image: header says {info.Width}x{info.Height}");
     }
 
-    // ---- pipeline steps; each takes ownership of its input and returns the next image ----
+    // ---- pipeline steps: each replaces the caller's image with the next one, releasing the one it replaced, so the
+    // caller's finally always holds (and releases) the latest image, whichever step throws ----
 
     /// <summary>Releases <paramref name="input"/> (the output holds its own reference to what it reads) and returns
     /// <paramref name="output"/>. Called as <c>image = Swap(image, image.Op())</c>: when the step throws, image is
@@ -212,7 +213,7 @@ public sealed class ImagePreprocessor
     }
 
     /// <summary>Any colour space, depth or alpha → 3-band 8-bit sRGB, transparent areas composited onto white.</summary>
-    private static Image ToSrgb8(Image image, ImageInfo info)
+    private static void ToSrgb8(ref Image image, ImageInfo info)
     {
         if (image.Interpretation != Enums.Interpretation.Srgb || image.Format != Enums.BandFormat.Uchar)
         {
@@ -241,13 +242,12 @@ public sealed class ImagePreprocessor
         if (image.Bands != 3)
             throw new ImageRejectedException(ImageRejectReason.UnsupportedFormat,
                 $"unsupported {info.Format} image: {image.Bands} bands after conversion to sRGB");
-        return image;
     }
 
     /// <summary>Shortest side → S, long side → int(S·long/short) as torchvision computes it, with a Catmull-Rom
     /// cubic (PIL's BICUBIC). Downscaling: reduceh then reducev (antialiased like PIL). Upscaling: affine with the
     /// bicubic interpolator, pixel centres aligned as PIL does ((x + 0.5)·in/out − 0.5) and edges copied.</summary>
-    private Image Resize(Image image, ImageInfo info)
+    private void Resize(ref Image image, ImageInfo info)
     {
         var (w, h) = (info.Width, info.Height);
         int newW, newH;
@@ -257,38 +257,40 @@ public sealed class ImagePreprocessor
             (newW, newH) = ((int)((double)((long)_size * w) / h), _size);
 
         if (newW == w && newH == h)
-            return image;
+            return;
         if (newW > w || newH > h) // the short side fixes both: either both shrink or both grow
-            return Upscale(image, w, h, newW, newH);
+        {
+            Upscale(ref image, w, h, newW, newH);
+            return;
+        }
 
         // Horizontal pass first, then vertical, as PIL does, each in float and then rounded and clipped to 8 bits
         // (PIL rounds and clips between its passes). The order and the clipping show at hard edges: vips_reduce on
         // uchar (vertical first, 12-bit weights) came up to 11/255 from PIL there; this way stays within 3/255.
         if (newW != w)
-            image = Reduce(image, horizontal: true, (double)w / newW);
+            Reduce(ref image, horizontal: true, (double)w / newW);
         if (newH != h)
-            image = Reduce(image, horizontal: false, (double)h / newH);
-        return image;
+            Reduce(ref image, horizontal: false, (double)h / newH);
     }
 
-    private static Image Reduce(Image image, bool horizontal, double shrink)
+    private static void Reduce(ref Image image, bool horizontal, double shrink)
     {
         image = Swap(image, image.Cast(Enums.BandFormat.Float));
         image = Swap(image, horizontal
             ? image.Reduceh(shrink, kernel: Enums.Kernel.Cubic)
             : image.Reducev(shrink, kernel: Enums.Kernel.Cubic));
         image = Swap(image, image.Round(Enums.OperationRound.Rint));
-        return Swap(image, image.Cast(Enums.BandFormat.Uchar)); // clips to 0..255
+        image = Swap(image, image.Cast(Enums.BandFormat.Uchar)); // clips to 0..255
     }
 
-    private static Image Upscale(Image image, int w, int h, int newW, int newH)
+    private static void Upscale(ref Image image, int w, int h, int newW, int newH)
     {
         // affine reads its input out of order, which the sequential loader cannot serve: decode the source into
         // memory once (it is small: its short side is below S), and let affine read that.
         image = Swap(image, image.CopyMemory());
         using var bicubic = Interpolate.NewFromName("bicubic");
         // out(X) = a·(in + idx) + odx  ⇒  in = (X + 0.5)/a − 0.5, PIL's centre convention.
-        return Swap(image, image.Affine([(double)newW / w, 0, 0, (double)newH / h], interpolate: bicubic,
+        image = Swap(image, image.Affine([(double)newW / w, 0, 0, (double)newH / h], interpolate: bicubic,
             oarea: [0, 0, newW, newH], idx: 0.5, idy: 0.5, odx: -0.5, ody: -0.5, extend: Enums.Extend.Copy));
     }
 

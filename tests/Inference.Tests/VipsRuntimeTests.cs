@@ -17,6 +17,7 @@ public sealed class VipsRuntimeTests
         var mapped = VipsRuntime.MappedLibvips(File.ReadAllText("/proc/self/maps"));
         Assert.Equal([Bundled], mapped); // Debian's libvips42, where installed (it is on the dev machines), stays out
         Assert.Equal($"libvips {VipsRuntime.Version} (NetVips.Native) from {Bundled}", VipsRuntime.Describe());
+        Assert.Equal(0, NetVips.Cache.Max); // no decoded image outlives its call
     }
 
     [Fact]

@@ -79,7 +79,7 @@ public sealed class ImagePreprocessor
             ToSrgb8(ref image, info);
             Resize(ref image, info);
             image = Swap(image, image.ExtractArea(CropOffset(image.Width), CropOffset(image.Height), _size, _size));
-            CopyOut(image, destination); // pixels are decoded here, in one pass through the pipeline
+            CopyOut(image, destination); // pixels are decoded here (or, when upscaling, once into memory before it)
             return info;
         }
         catch (VipsException e)
@@ -173,7 +173,8 @@ public sealed class ImagePreprocessor
     }
 
     /// <summary>Reads the header; pixels are decoded only when the pipeline is evaluated. NetVips copies the bytes
-    /// into a libvips-owned blob, so the caller's buffer (pooled, or reused at once) is not read after this returns.</summary>
+    /// into a libvips-owned blob, so the caller's buffer (pooled, or reused at once) is not read after this returns.
+    /// (NetVips looks the loader up again from the first bytes, which <see cref="Detect"/> already vetted: a sniff, not a decode.)</summary>
     private static Image Load(string format, ReadOnlySpan<byte> encoded, Enums.Access access)
     {
         try

@@ -31,6 +31,11 @@ public sealed class ClipTokenizerTests : IDisposable
     [InlineData("A red Dress!", new long[] { 49406, 320, 736, 2595, 256, 49407 })]
     [InlineData("hello world", new long[] { 49406, 3306, 1002, 49407 })]
     [InlineData("跑步鞋", new long[] { 49406, 164, 115, 239, 162, 255, 98, 165, 252, 489, 49407 })]
+    // Two cases where Microsoft.ML.Tokenizers' BpeTokenizer with CLIP's pattern differs (ids from CLIP's SimpleTokenizer
+    // algorithm in Python's regex module): a letter outside the BMP (𠮷, CJK Extension B) belongs to its word, which
+    // .NET's UTF-16 regex does not see; a special token's text glued to punctuation is plain text ("++<|" then "endoftext").
+    [InlineData("𠮷野家 牛丼", new long[] { 49406, 172, 254, 106, 115, 38283, 236, 27047, 370, 163, 231, 249, 19759, 376, 49407 })]
+    [InlineData("C++<|endoftext|>", new long[] { 49406, 322, 47298, 27, 347, 40786, 4160, 91, 285, 49407 })]
     public void Encodes_as_the_reference_CLIP_tokenizer(string text, long[] expected)
     {
         var tokens = Clip().EncodeForModel(text, 77);

@@ -49,3 +49,6 @@ public sealed class ImageRejectedException : Exception
 /// <summary>What the header says: <paramref name="Format"/> is "jpeg", "png", "webp" or "gif"; for animated
 /// images <paramref name="Width"/> and <paramref name="Height"/> are those of the first frame.</summary>
 public sealed record ImageInfo(string Format, int Width, int Height);
+
+/// <summary>A preprocessed image: what its header said, and its CHW tensor (<see cref="ImagePreprocessor.TensorLength"/> floats).</summary>
+public sealed record PreprocessedImage(ImageInfo Info, float[] Tensor);

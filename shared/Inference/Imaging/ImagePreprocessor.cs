@@ -1,22 +1,21 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
-using static Platform.Inference.Imaging.VipsNative;
+using NetVips;
 
 namespace Platform.Inference.Imaging;
 
 /// <summary>
 /// Turns an encoded JPEG, PNG, WebP or GIF into a CHW float tensor with CLIP's training-time preprocessing:
 /// torchvision <c>Resize(S, bicubic)</c> of the shortest side, <c>CenterCrop(S)</c>, <c>ToTensor</c>,
-/// <c>Normalize(mean, std)</c>, done with libvips.
+/// <c>Normalize(mean, std)</c>, done with libvips (NetVips and the libvips bundled with it; see <see cref="VipsRuntime"/>).
 /// <list type="bullet">
 /// <item>Only the first frame of a GIF or animated WebP is used.</item>
 /// <item>width × height is checked against <see cref="ImagePreprocessOptions.MaxPixels"/> from the header, before any pixel is decoded.</item>
 /// <item>Grey, CMYK and 16-bit images become 8-bit sRGB; alpha is composited onto white.</item>
 /// <item>EXIF orientation is not applied (neither does PIL, hence CLIP's training pipeline).</item>
 /// </list>
-/// Instances hold no mutable state: one may be used from many threads at once.
+/// Each call decodes the image once. Instances hold no mutable state: one may be used from many threads at once.
 /// </summary>
-public sealed unsafe class ImagePreprocessor
+public sealed class ImagePreprocessor
 {
     private readonly int _size;
     private readonly float[] _lut; // [channel * 256 + value] = (value / 255 - mean) / std, in float32 like torch
@@ -53,64 +52,71 @@ public sealed unsafe class ImagePreprocessor
     /// <see cref="ImageRejectedException"/> for empty input, an unsupported format, a damaged header or too many pixels.</summary>
     public ImageInfo Probe(ReadOnlySpan<byte> encoded)
     {
-        fixed (byte* data = encoded)
-        {
-            var format = Detect(data, encoded.Length);
-            using var image = Load(format, data, encoded.Length, AccessRandom); // lazy: decodes no pixels
-            var info = new ImageInfo(format, vips_image_get_width(image), vips_image_get_height(image));
-            CheckSize(info);
-            return info;
-        }
+        var format = Detect(encoded);
+        using var image = Load(format, encoded, Enums.Access.Random); // lazy: decodes no pixels
+        var info = new ImageInfo(format, image.Width, image.Height);
+        CheckSize(info);
+        return info;
     }
 
     /// <summary>Decodes, resizes, crops and normalises into <paramref name="destination"/> (CHW, RGB,
     /// <see cref="TensorLength"/> floats).</summary>
-    public void Preprocess(ReadOnlySpan<byte> encoded, Span<float> destination)
+    public void Preprocess(ReadOnlySpan<byte> encoded, Span<float> destination) => PreprocessWithInfo(encoded, destination);
+
+    /// <summary>As <see cref="Preprocess"/>, and returns what the header said: one decode both validates an image
+    /// and gives its tensor.</summary>
+    public ImageInfo PreprocessWithInfo(ReadOnlySpan<byte> encoded, Span<float> destination)
     {
         if (destination.Length < TensorLength)
             throw new ArgumentException($"destination holds {destination.Length} floats; {TensorLength} (3x{_size}x{_size}) are needed.", nameof(destination));
 
-        // The loaders read the caller's bytes in place (no copy), and pixels are decoded lazily, so the buffer stays
-        // pinned until the pixels have been copied out and every image built over it has been released.
-        fixed (byte* data = encoded)
+        var format = Detect(encoded);
+        var image = Load(format, encoded, Enums.Access.Sequential);
+        try
         {
-            var format = Detect(data, encoded.Length);
-            var image = Load(format, data, encoded.Length, AccessSequential);
-            try
-            {
-                var info = new ImageInfo(format, vips_image_get_width(image), vips_image_get_height(image));
-                CheckSize(info);
-                image = ToSrgb8(image, info);
-                image = Resize(image, info);
-                image = Then(image, vips_extract_area(image, out var cropped, CropOffset(vips_image_get_width(image)),
-                    CropOffset(vips_image_get_height(image)), _size, _size, IntPtr.Zero), cropped, "crop");
-                CopyOut(image, info, destination);
-            }
-            finally
-            {
-                image.Dispose();
-            }
+            var info = new ImageInfo(format, image.Width, image.Height);
+            CheckSize(info); // from the header: no pixel has been decoded yet
+            ToSrgb8(ref image, info);
+            Resize(ref image, info);
+            image = Swap(image, image.ExtractArea(CropOffset(image.Width), CropOffset(image.Height), _size, _size));
+            CopyOut(image, destination); // pixels are decoded here (or, when upscaling, once into memory before it)
+            return info;
         }
+        catch (VipsException e)
+        {
+            throw new ImageRejectedException(ImageRejectReason.Corrupt, $"corrupt {format} image: decoding failed ({Details(e)})", e);
+        }
+        finally
+        {
+            image.Dispose();
+        }
+    }
+
+    /// <inheritdoc cref="PreprocessWithInfo(ReadOnlySpan{byte}, Span{float})"/>
+    public PreprocessedImage PreprocessWithInfo(ReadOnlySpan<byte> encoded)
+    {
+        var tensor = new float[TensorLength];
+        var info = PreprocessWithInfo(encoded, tensor);
+        return new PreprocessedImage(info, tensor);
     }
 
     // ---- format detection and loading ----
 
-    private static string Detect(byte* data, int length)
+    private static string Detect(ReadOnlySpan<byte> encoded)
     {
-        if (length == 0)
+        if (encoded.IsEmpty)
             throw new ImageRejectedException(ImageRejectReason.Empty, "the image is empty (0 bytes)");
 
-        var loader = vips_foreign_find_load_buffer(data, (nuint)length);
-        if (loader == IntPtr.Zero)
+        var className = Image.FindLoadBuffer(encoded);
+        if (className is null)
         {
             var error = TakeError();
-            var sniffed = Sniff(new ReadOnlySpan<byte>(data, length));
+            var sniffed = Sniff(encoded);
             throw new ImageRejectedException(ImageRejectReason.UnsupportedFormat, sniffed is null
                 ? $"unsupported image format: the data is not an image format libvips recognises; only JPEG, PNG, WebP and GIF are accepted ({error})"
                 : $"unsupported image format: {sniffed}; only JPEG, PNG, WebP and GIF are accepted");
         }
 
-        var className = Marshal.PtrToStringUTF8(loader) ?? "";
         switch (className)
         {
             case "VipsForeignLoadJpegBuffer": return "jpeg";
@@ -120,7 +126,7 @@ public sealed unsafe class ImagePreprocessor
         }
 
         var nickname = LoaderNickname(className);
-        var what = Sniff(new ReadOnlySpan<byte>(data, length));
+        var what = Sniff(encoded);
         throw new ImageRejectedException(ImageRejectReason.UnsupportedFormat, what is not null
             ? $"unsupported image format: {what} (libvips loader {nickname}); only JPEG, PNG, WebP and GIF are accepted"
             : nickname.StartsWith("magick", StringComparison.Ordinal)
@@ -130,9 +136,8 @@ public sealed unsafe class ImagePreprocessor
 
     private static string LoaderNickname(string className)
     {
-        var type = g_type_from_name(className);
-        var nick = type == 0 ? IntPtr.Zero : vips_nickname_find(type);
-        return nick == IntPtr.Zero ? className : Marshal.PtrToStringUTF8(nick) ?? className;
+        var type = NetVips.NetVips.TypeFromName(className);
+        return type == IntPtr.Zero ? className : NetVips.NetVips.NicknameFind(type) ?? className;
     }
 
     /// <summary>Names common image formats from their signature, for the rejection message.</summary>
@@ -167,25 +172,20 @@ public sealed unsafe class ImagePreprocessor
         return null;
     }
 
-    private static VipsImageHandle Load(string format, byte* data, int length, int access)
+    /// <summary>Reads the header; pixels are decoded only when the pipeline is evaluated. NetVips copies the bytes
+    /// into a libvips-owned blob, so the caller's buffer (pooled, or reused at once) is not read after this returns.
+    /// (NetVips looks the loader up again from the first bytes, which <see cref="Detect"/> already vetted: a sniff, not a decode.)</summary>
+    private static Image Load(string format, ReadOnlySpan<byte> encoded, Enums.Access access)
     {
-        var len = (nuint)length;
-        // fail_on=error: truncated or damaged data fails instead of being patched up with grey.
-        VipsImageHandle image;
-        var rc = format switch
+        try
         {
-            "jpeg" => vips_jpegload_buffer(data, len, out image, "fail_on", FailOnError, "access", access, IntPtr.Zero),
-            "png" => vips_pngload_buffer(data, len, out image, "fail_on", FailOnError, "access", access, IntPtr.Zero),
-            "webp" => vips_webpload_buffer(data, len, out image, "fail_on", FailOnError, "access", access, IntPtr.Zero),
-            "gif" => vips_gifload_buffer(data, len, out image, "fail_on", FailOnError, "access", access, IntPtr.Zero),
-            _ => throw new InvalidOperationException(format),
-        };
-        if (rc != 0)
-        {
-            image.Dispose();
-            throw new ImageRejectedException(ImageRejectReason.Corrupt, $"corrupt {format} image: its header could not be read ({TakeError()})");
+            // fail_on=error: truncated or damaged data fails instead of being patched up with grey.
+            return Image.NewFromBuffer(encoded, access: access, failOn: Enums.FailOn.Error);
         }
-        return image;
+        catch (VipsException e)
+        {
+            throw new ImageRejectedException(ImageRejectReason.Corrupt, $"corrupt {format} image: its header could not be read ({Details(e)})", e);
+        }
     }
 
     private void CheckSize(ImageInfo info)
@@ -201,61 +201,54 @@ public sealed unsafe class ImagePreprocessor
             throw new ImageRejectedException(ImageRejectReason.Corrupt, $"corrupt {info.Format} image: header says {info.Width}x{info.Height}");
     }
 
-    // ---- pipeline steps; each takes ownership of its input and returns the next image ----
+    // ---- pipeline steps: each replaces the caller's image with the next one, releasing the one it replaced, so the
+    // caller's finally always holds (and releases) the latest image, whichever step throws ----
 
-    /// <summary>Disposes <paramref name="input"/> (the output keeps what it needs alive) and returns
-    /// <paramref name="output"/>, or throws with libvips' error when the step failed.</summary>
-    private static VipsImageHandle Then(VipsImageHandle input, int rc, VipsImageHandle output, string step,
-        ImageRejectReason reason = ImageRejectReason.Corrupt)
+    /// <summary>Releases <paramref name="input"/> (the output holds its own reference to what it reads) and returns
+    /// <paramref name="output"/>. Called as <c>image = Swap(image, image.Op())</c>: when the step throws, image is
+    /// still the input, and the caller's finally releases it.</summary>
+    private static Image Swap(Image input, Image output)
     {
-        if (rc != 0)
-        {
-            output.Dispose();
-            throw new ImageRejectedException(reason, $"libvips could not {step} the image: {TakeError()}");
-        }
         input.Dispose();
         return output;
     }
 
     /// <summary>Any colour space, depth or alpha → 3-band 8-bit sRGB, transparent areas composited onto white.</summary>
-    private static VipsImageHandle ToSrgb8(VipsImageHandle image, ImageInfo info)
+    private static void ToSrgb8(ref Image image, ImageInfo info)
     {
-        if (vips_image_get_interpretation(image) != InterpretationSrgb || vips_image_get_format(image) != FormatUchar)
+        if (image.Interpretation != Enums.Interpretation.Srgb || image.Format != Enums.BandFormat.Uchar)
         {
-            image = Then(image, vips_colourspace(image, out var srgb, InterpretationSrgb, IntPtr.Zero), srgb,
-                $"convert to sRGB ({info.Format}, {vips_image_get_bands(image)} bands)", ImageRejectReason.UnsupportedFormat);
-        }
-        if (vips_image_get_format(image) != FormatUchar)
-            image = Then(image, vips_cast(image, out var cast, FormatUchar, IntPtr.Zero), cast, "cast to 8 bits");
-        if (vips_image_hasalpha(image) != 0)
-        {
-            // In float, then rounded: flattening uchar truncates (1/255 below PIL's alpha_composite on partial alpha).
-            var white = stackalloc double[] { 255, 255, 255 };
-            var background = vips_array_double_new(white, 3);
             try
             {
-                image = Then(image, vips_cast(image, out var asFloat, FormatFloat, IntPtr.Zero), asFloat, "cast to float");
-                image = Then(image, vips_flatten(image, out var flat, "background", background, IntPtr.Zero), flat, "flatten");
+                image = Swap(image, image.Colourspace(Enums.Interpretation.Srgb));
             }
-            finally
+            catch (VipsException e)
             {
-                vips_area_unref(background);
+                throw new ImageRejectedException(ImageRejectReason.UnsupportedFormat,
+                    $"libvips could not convert the {info.Format} image ({image.Bands} bands, {image.Interpretation}) to sRGB: {Details(e)}", e);
             }
-            image = Then(image, vips_round(image, out var rounded, RoundRint, IntPtr.Zero), rounded, "round");
-            image = Then(image, vips_cast(image, out var cast, FormatUchar, IntPtr.Zero), cast, "cast to 8 bits");
         }
-        if (vips_image_get_bands(image) > 3)
-            image = Then(image, vips_extract_band(image, out var rgb, 0, "n", 3, IntPtr.Zero), rgb, "take RGB bands of");
-        if (vips_image_get_bands(image) != 3)
+        if (image.Format != Enums.BandFormat.Uchar)
+            image = Swap(image, image.Cast(Enums.BandFormat.Uchar));
+        if (image.HasAlpha())
+        {
+            // In float, then rounded: flattening uchar truncates (1/255 below PIL's alpha_composite on partial alpha).
+            image = Swap(image, image.Cast(Enums.BandFormat.Float));
+            image = Swap(image, image.Flatten(background: [255, 255, 255]));
+            image = Swap(image, image.Round(Enums.OperationRound.Rint));
+            image = Swap(image, image.Cast(Enums.BandFormat.Uchar));
+        }
+        if (image.Bands > 3)
+            image = Swap(image, image.ExtractBand(0, n: 3));
+        if (image.Bands != 3)
             throw new ImageRejectedException(ImageRejectReason.UnsupportedFormat,
-                $"unsupported {info.Format} image: {vips_image_get_bands(image)} bands after conversion to sRGB");
-        return image;
+                $"unsupported {info.Format} image: {image.Bands} bands after conversion to sRGB");
     }
 
     /// <summary>Shortest side → S, long side → int(S·long/short) as torchvision computes it, with a Catmull-Rom
-    /// cubic (PIL's BICUBIC). Downscaling: vips_reduceh then vips_reducev (antialiased like PIL). Upscaling: vips_affine with the
+    /// cubic (PIL's BICUBIC). Downscaling: reduceh then reducev (antialiased like PIL). Upscaling: affine with the
     /// bicubic interpolator, pixel centres aligned as PIL does ((x + 0.5)·in/out − 0.5) and edges copied.</summary>
-    private VipsImageHandle Resize(VipsImageHandle image, ImageInfo info)
+    private void Resize(ref Image image, ImageInfo info)
     {
         var (w, h) = (info.Width, info.Height);
         int newW, newH;
@@ -265,90 +258,56 @@ public sealed unsafe class ImagePreprocessor
             (newW, newH) = ((int)((double)((long)_size * w) / h), _size);
 
         if (newW == w && newH == h)
-            return image;
+            return;
         if (newW > w || newH > h) // the short side fixes both: either both shrink or both grow
-            return Upscale(image, w, h, newW, newH);
+        {
+            Upscale(ref image, w, h, newW, newH);
+            return;
+        }
 
         // Horizontal pass first, then vertical, as PIL does, each in float and then rounded and clipped to 8 bits
         // (PIL rounds and clips between its passes). The order and the clipping show at hard edges: vips_reduce on
         // uchar (vertical first, 12-bit weights) came up to 11/255 from PIL there; this way stays within 3/255.
         if (newW != w)
-            image = Reduce(image, horizontal: true, (double)w / newW);
+            Reduce(ref image, horizontal: true, (double)w / newW);
         if (newH != h)
-            image = Reduce(image, horizontal: false, (double)h / newH);
-        return image;
+            Reduce(ref image, horizontal: false, (double)h / newH);
     }
 
-    private static VipsImageHandle Reduce(VipsImageHandle image, bool horizontal, double shrink)
+    private static void Reduce(ref Image image, bool horizontal, double shrink)
     {
-        image = Then(image, vips_cast(image, out var asFloat, FormatFloat, IntPtr.Zero), asFloat, "cast to float");
-        image = horizontal
-            ? Then(image, vips_reduceh(image, out var narrower, shrink, "kernel", KernelCubic, IntPtr.Zero), narrower, "resize")
-            : Then(image, vips_reducev(image, out var shorter, shrink, "kernel", KernelCubic, IntPtr.Zero), shorter, "resize");
-        image = Then(image, vips_round(image, out var rounded, RoundRint, IntPtr.Zero), rounded, "round");
-        return Then(image, vips_cast(image, out var clipped, FormatUchar, IntPtr.Zero), clipped, "cast to 8 bits"); // clips to 0..255
+        image = Swap(image, image.Cast(Enums.BandFormat.Float));
+        image = Swap(image, horizontal
+            ? image.Reduceh(shrink, kernel: Enums.Kernel.Cubic)
+            : image.Reducev(shrink, kernel: Enums.Kernel.Cubic));
+        image = Swap(image, image.Round(Enums.OperationRound.Rint));
+        image = Swap(image, image.Cast(Enums.BandFormat.Uchar)); // clips to 0..255
     }
 
-    private static VipsImageHandle Upscale(VipsImageHandle image, int w, int h, int newW, int newH)
+    private static void Upscale(ref Image image, int w, int h, int newW, int newH)
     {
-        // affine reads its input out of order; the source is small here (short side < S), so decode it first.
-        var inMemory = vips_image_copy_memory(image);
-        image = Then(image, inMemory == IntPtr.Zero ? -1 : 0, new VipsImageHandle(inMemory), "decode");
-
-        var op = vips_operation_new("affine");
-        if (op == IntPtr.Zero)
-            throw new InvalidOperationException($"libvips has no affine operation: {TakeError()}");
-        try
-        {
-            g_object_set_image(op, "in", image, IntPtr.Zero);
-            var matrix = stackalloc double[] { (double)newW / w, 0, 0, (double)newH / h };
-            var matrixArray = vips_array_double_new(matrix, 4);
-            g_object_set_pointer(op, "matrix", matrixArray, IntPtr.Zero);
-            vips_area_unref(matrixArray);
-            var area = stackalloc int[] { 0, 0, newW, newH };
-            var areaArray = vips_array_int_new(area, 4);
-            g_object_set_pointer(op, "oarea", areaArray, IntPtr.Zero);
-            vips_area_unref(areaArray);
-            var bicubic = vips_interpolate_new("bicubic");
-            g_object_set_pointer(op, "interpolate", bicubic, IntPtr.Zero);
-            g_object_unref(bicubic);
-            g_object_set_int(op, "extend", ExtendCopy, IntPtr.Zero);
-            // out(X) = a·(in + idx) + odx  ⇒  in = (X + 0.5)/a − 0.5, PIL's centre convention.
-            SetDouble(op, "idx", 0.5);
-            SetDouble(op, "idy", 0.5);
-            SetDouble(op, "odx", -0.5);
-            SetDouble(op, "ody", -0.5);
-
-            if (vips_cache_operation_buildp(ref op) != 0)
-                throw new ImageRejectedException(ImageRejectReason.Corrupt, $"libvips could not resize the image: {TakeError()}");
-            g_object_get_pointer(op, "out", out var output, IntPtr.Zero);
-            image.Dispose();
-            return new VipsImageHandle(output);
-        }
-        catch
-        {
-            image.Dispose();
-            throw;
-        }
-        finally
-        {
-            vips_object_unref_outputs(op);
-            g_object_unref(op);
-        }
+        // affine reads its input out of order, which the sequential loader cannot serve: decode the source into
+        // memory once (it is small: its short side is below S), and let affine read that.
+        image = Swap(image, image.CopyMemory());
+        using var bicubic = Interpolate.NewFromName("bicubic");
+        // out(X) = a·(in + idx) + odx  ⇒  in = (X + 0.5)/a − 0.5, PIL's centre convention.
+        image = Swap(image, image.Affine([(double)newW / w, 0, 0, (double)newH / h], interpolate: bicubic,
+            oarea: [0, 0, newW, newH], idx: 0.5, idy: 0.5, odx: -0.5, ody: -0.5, extend: Enums.Extend.Copy));
     }
 
     /// <summary>torchvision CenterCrop: int(round((side − S) / 2.0)), Python's round-half-to-even.</summary>
     private int CropOffset(int side) => (int)Math.Round((side - _size) / 2.0, MidpointRounding.ToEven);
 
-    private void CopyOut(VipsImageHandle image, ImageInfo info, Span<float> destination)
+    private unsafe void CopyOut(Image image, Span<float> destination)
     {
-        var pixels = vips_image_write_to_memory(image, out var size);
+        // Straight into a libvips buffer and out through the LUT: no managed copy of the pixels in between.
+        var pixels = image.WriteToMemory(out var size);
         if (pixels == IntPtr.Zero)
-            throw new ImageRejectedException(ImageRejectReason.Corrupt, $"corrupt {info.Format} image: decoding failed ({TakeError()})");
+            throw new VipsException("unable to write the image to memory");
         try
         {
             var plane = _size * _size;
-            if (size != (nuint)(plane * 3))
+            if (size != (ulong)(plane * 3))
                 throw new InvalidOperationException($"libvips returned {size} bytes; expected {plane * 3} ({_size}x{_size}x3).");
             var src = new ReadOnlySpan<byte>((void*)pixels, plane * 3);
             var r = destination[..plane];
@@ -367,7 +326,18 @@ public sealed unsafe class ImagePreprocessor
         }
         finally
         {
-            g_free(pixels);
+            NetVips.NetVips.Free(pixels);
         }
     }
+
+    /// <summary>libvips' own words from a NetVips exception, on one line.</summary>
+    private static string Details(VipsException e)
+    {
+        var text = string.Join("; ", e.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        return text.Length == 0 ? "libvips gave no details" : text;
+    }
+
+    /// <summary>Takes (reads and clears) libvips' process-wide error buffer, which a failed look-up fills without
+    /// throwing: a VipsException built here carries it, and building it clears it for later calls.</summary>
+    private static string TakeError() => Details(new VipsException(string.Empty));
 }

@@ -74,6 +74,7 @@ internal sealed class EncoderWarmup(EncoderDevices devices, ILogger<EncoderWarmu
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        logger.LogInformation("Images: {Vips}", Inference.Imaging.VipsRuntime.Describe());
         foreach (var host in devices.Hosts)
         {
             try

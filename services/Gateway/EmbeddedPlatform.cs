@@ -9,6 +9,7 @@ using Platform.Catalog;
 using Platform.Encoder;
 using Platform.Indexer;
 using Platform.Inference;
+using Platform.Inference.Onnx;
 using Platform.Retrieval;
 using Platform.ServiceDefaults;
 using Platform.VectorStore;
@@ -27,6 +28,9 @@ public sealed record PlatformOptions
 
     /// <summary>The inference device: <c>cpu</c>, <c>cuda:0</c>, ...</summary>
     public string Device { get; init; } = "cpu";
+
+    /// <summary>ONNX Runtime's thread and graph settings for the towers.</summary>
+    public InferenceOptions Inference { get; init; } = InferenceOptions.Default;
 
     /// <summary>The largest request body accepted, in bytes.</summary>
     public long MaxBodyBytes { get; init; } = 16 * 1024 * 1024;
@@ -55,7 +59,7 @@ public static class EmbeddedPlatform
 
         var services = builder.Services;
         services.AddSingleton(options);
-        var encoderHost = new EncoderHost(options.ModelDirectory, options.Device, options.MaxImagePixels);
+        var encoderHost = new EncoderHost(options.ModelDirectory, options.Device, options.MaxImagePixels, options.Inference);
         services.AddSingleton(encoderHost);
         services.AddSingleton(new ProductCatalog(Path.Combine(options.DataDirectory, "catalog.db")));
         services.AddSingleton<IVectorStore>(_ => EmbeddedVectorStore.Open(Path.Combine(options.DataDirectory, "vectors")));

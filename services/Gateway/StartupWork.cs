@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Platform.Catalog;
 using Platform.Contracts;
 using Platform.Inference;
+using Platform.Inference.Onnx;
 using Platform.Retrieval;
 
 namespace Platform.Gateway;
@@ -41,7 +42,8 @@ internal sealed class StartupWork(
         try
         {
             var encoder = await loading;
-            logger.LogInformation("Model {Model} ({Dim}-d) loaded on {Device}", encoder.Package.Name, encoder.Dimension, encoder.Device);
+            logger.LogInformation("Model {Model} ({Dim}-d) loaded on {Device}, {Options}; {Runtime}", encoder.Package.Name, encoder.Dimension,
+                encoder.Device, encoder.Options, OnnxRuntimeInfo.Describe(encoder.Device));
         }
         catch (Exception e)
         {

@@ -78,12 +78,14 @@ public static class BenchCommand
                         {
                             model = package.Name, device = encoder.Device, batch, concurrency = n,
                             intra_op_threads = options.IntraOpThreads, inter_op_threads = options.InterOpThreads,
-                            images_per_second_tower = tower, images_per_second_with_decode = endToEnd, texts_per_second = text,
+                            images_per_second_tower = tower.PerSecond, images_per_second_with_decode = endToEnd.PerSecond, texts_per_second = text.PerSecond,
+                            images_per_cpu_second_tower = tower.PerCpuSecond, images_per_cpu_second_with_decode = endToEnd.PerCpuSecond,
+                            texts_per_cpu_second = text.PerCpuSecond,
                         }));
                     }
                     else
                     {
-                        Console.WriteLine($"batch {batch,3}, concurrency {n,2}: images/s {tower,9:F1} (tower)  {endToEnd,9:F1} (decode+preprocess+tower)   texts/s {text,9:F1}");
+                        Console.WriteLine($"batch {batch,3}, concurrency {n,2}: images/s {tower.PerSecond,9:F1} (tower)  {endToEnd.PerSecond,9:F1} (decode+preprocess+tower)   texts/s {text.PerSecond,9:F1}");
                     }
                 }
             }
@@ -95,8 +97,10 @@ public static class BenchCommand
     /// <summary>
     /// Aggregate items per second of <paramref name="callers"/> threads calling at once for about <paramref name="budget"/>,
     /// each after one warm-up call; the clock runs from the common start until the last caller's last call returns.
+    /// Also per second of the process's CPU time over the same span: on a machine shared with other work the wall-clock
+    /// rate follows the share of the cores this process gets, the CPU-time rate much less.
     /// </summary>
-    private static double Measure(TimeSpan budget, int itemsPerCall, int callers, Func<int, Action> callFor)
+    private static Rate Measure(TimeSpan budget, int itemsPerCall, int callers, Func<int, Action> callFor)
     {
         var calls = new long[callers];
         var stop = 0;
@@ -119,12 +123,14 @@ public static class BenchCommand
             threads[c].Start();
         }
         ready.SignalAndWait();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var watch = Stopwatch.StartNew();
         Thread.Sleep(budget);
         Volatile.Write(ref stop, 1);
         foreach (var thread in threads)
             thread.Join();
-        return calls.Sum() * itemsPerCall / watch.Elapsed.TotalSeconds;
+        var items = (double)calls.Sum() * itemsPerCall;
+        return new(items / watch.Elapsed.TotalSeconds, items / (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
     }
 
     private static bool TryParseList(string text, out int[] values)
@@ -138,6 +144,9 @@ public static class BenchCommand
         }
         return parts.Length > 0;
     }
+
+    /// <summary>Items per second of wall time, and per second of the process's CPU time (steadier when other work shares the machine).</summary>
+    private readonly record struct Rate(double PerSecond, double PerCpuSecond);
 
     private static List<byte[]> LoadImages(DirectoryInfo? folder)
     {

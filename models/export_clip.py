@@ -21,8 +21,10 @@ highest id and the padding is zeros). Activation QuickGELU (OpenAI's) or GELU, a
 state dict). Preprocessing constants are CLIP's unless the checkpoint says otherwise; the context is the model's
 (77 for CLIP). Weights stay float32 (--half stores matrices as float16, widened in forward).
 
-The package also gets reference.json (token ids and leading embedding values for a few texts and a formula image)
-so the C# side can check it computes the same.
+The towers are written as ONNX (image_encoder.onnx, text_encoder.onnx: scripted, then torch.onnx.export at opset 17
+with a symbolic batch axis; models/onnx_towers.py), the format Platform.Inference runs with ONNX Runtime. The package
+also gets reference.json (token ids and leading embedding values for a few texts and a formula image, computed with
+the scripted modules the ONNX files were made from) so the C# side can check it computes the same.
 """
 
 import argparse
@@ -32,7 +34,7 @@ import os
 import shutil
 import struct
 import sys
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -42,6 +44,7 @@ MODELS_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(MODELS_DIR, "train"))
 
 from bpe import ClipBpe, _clip  # noqa: E402  (make_test_model's tokenizer pieces, write_json)
+import onnx_towers  # noqa: E402
 
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
@@ -369,21 +372,25 @@ def reference_image(size: int) -> torch.Tensor:
     return (((37 * c + 11 * y + 7 * x) % 256).float() - 128.0).div(128.0).unsqueeze(0)
 
 
+class Exported(NamedTuple):
+    """What export() wrote: the manifest, and the scripted towers the ONNX files were exported from."""
+    manifest: dict
+    image: torch.jit.ScriptModule
+    text: torch.jit.ScriptModule
+
+
 def export(vision: nn.Module, text: nn.Module, facts: dict, tokenizer: ClipBpe, tokenizer_manifest: dict, out: str,
            mean: List[float], std: List[float], name: str, description: str,
-           reference_texts: List[str] = REFERENCE_TEXTS) -> dict:
-    """Scripts both towers into `out` with model.json and reference.json; returns the manifest."""
+           reference_texts: List[str] = REFERENCE_TEXTS) -> Exported:
+    """Writes both towers into `out` as ONNX, with model.json and reference.json."""
     os.makedirs(out, exist_ok=True)
     if tokenizer.vocab_size != facts["vocab_size"] or tokenizer.eot != facts["vocab_size"] - 1:
         raise ValueError(f"the tokenizer has {tokenizer.vocab_size} tokens (end token {tokenizer.eot}); the text "
                          f"tower's embedding has {facts['vocab_size']} rows, and the end token must be the last")
-    image_path, text_path = os.path.join(out, "image_encoder.pt"), os.path.join(out, "text_encoder.pt")
-    with torch.no_grad():
-        torch.jit.save(torch.jit.script(vision), image_path)
-        torch.jit.save(torch.jit.script(text), text_path)
-    image_module, text_module = torch.jit.load(image_path), torch.jit.load(text_path)
-
     size, context, dim = facts["image_size"], facts["context_length"], facts["embedding_dim"]
+    with torch.no_grad():
+        image_module, text_module = onnx_towers.export_package_towers(vision, text, out, size, context, dim, tokenizer.eot)
+
     with torch.no_grad():
         # The scripted towers must equal the eager ones, for any batch size.
         pixels = torch.randn(3, 3, size, size, generator=torch.Generator().manual_seed(0))
@@ -406,8 +413,7 @@ def export(vision: nn.Module, text: nn.Module, facts: dict, tokenizer: ClipBpe, 
         "std": std,
         "context_length": context,
         "tokenizer": tokenizer_manifest,
-        "image_tower": "image_encoder.pt",
-        "text_tower": "text_encoder.pt",
+        **onnx_towers.manifest_fields(),
     }
     _clip.write_json(os.path.join(out, "model.json"), manifest)
     reference = {
@@ -428,7 +434,7 @@ def export(vision: nn.Module, text: nn.Module, facts: dict, tokenizer: ClipBpe, 
         },
     }
     _clip.write_json(os.path.join(out, "reference.json"), reference)
-    return manifest
+    return Exported(manifest, image_module, text_module)
 
 
 def preprocessing_from_hf(folder: str) -> Tuple[List[float], List[float]]:
@@ -488,9 +494,10 @@ def main(argv=None):
     name = args.name or os.path.basename(source.rstrip("/"))
     description = (f"{name}: a CLIP checkpoint ({kind}) exported by models/export_clip.py; ViT image tower "
                    f"{facts['image_size']} px, text context {facts['context_length']}, {facts['embedding_dim']}-d.")
-    export(vision, text, facts, tokenizer, tokenizer_manifest, args.out, mean, std, name, description)
+    exported = export(vision, text, facts, tokenizer, tokenizer_manifest, args.out, mean, std, name, description)
     total = sum(os.path.getsize(os.path.join(args.out, n)) for n in os.listdir(args.out))
     print(f"exported {name} to {args.out} ({total / 1e6:.1f} MB)", file=sys.stderr)
+    return exported
 
 
 if __name__ == "__main__":

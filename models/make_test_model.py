@@ -6,10 +6,12 @@ Run with Debian's interpreter (it has torch 1.13):  /usr/bin/python3 models/make
 Everything is deterministic (fixed seeds, one thread, sorted iteration), so a rerun gives the same ids and
 numbers. The package holds:
   vocab.json, merges.txt   a byte-level BPE vocabulary trained here on a small shopping corpus (CLIP's format)
-  image_encoder.pt         TorchScript: float [N,3,224,224] (already normalised with mean/std) -> [N,128], L2-normalised
-  text_encoder.pt          TorchScript: int64 [N,77] (SOT, ids, EOT, zeros) -> [N,128], L2-normalised
+  image_encoder.onnx       ONNX: "pixels" float [N,3,224,224] (already normalised with mean/std) -> "embedding" [N,128],
+                           L2-normalised (models/onnx_towers.py: scripted, opset 17, symbolic batch axis)
+  text_encoder.onnx        ONNX: "input_ids" int64 [N,77] (SOT, ids, EOT, zeros) -> "embedding" [N,128], L2-normalised
   model.json               the manifest the C# side reads
-  reference.json           token ids and leading embedding values the C# side must reproduce
+  reference.json           token ids and leading embedding values the C# side must reproduce (computed with the
+                           scripted modules the ONNX files are exported from)
 """
 
 import html
@@ -26,6 +28,9 @@ from typing import List, Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import onnx_towers  # noqa: E402
 
 OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "test-clip")
 SEED = 20240611
@@ -730,11 +735,12 @@ def main():
     # Towers.
     image_tower = ImageTower().eval()
     text_tower = TextTower(len(vocab)).eval()
-    image_path, text_path = os.path.join(OUT_DIR, "image_encoder.pt"), os.path.join(OUT_DIR, "text_encoder.pt")
     with torch.no_grad():
-        torch.jit.save(torch.jit.script(image_tower), image_path)
-        torch.jit.save(torch.jit.script(text_tower), text_path)
-        image_module, text_module = torch.jit.load(image_path), torch.jit.load(text_path)
+        image_module, text_module = onnx_towers.export_package_towers(
+            image_tower, text_tower, OUT_DIR, IMAGE_SIZE, CONTEXT_LENGTH, EMBED_DIM, tokenizer.eot)
+        for stale in ("image_encoder.pt", "text_encoder.pt"):  # the TorchScript towers of earlier versions
+            if os.path.exists(os.path.join(OUT_DIR, stale)):
+                os.remove(os.path.join(OUT_DIR, stale))
 
         gen = torch.Generator().manual_seed(SEED)
         check_batches(image_module, lambda n: torch.randn(n, 3, IMAGE_SIZE, IMAGE_SIZE, generator=gen), "image tower")
@@ -756,8 +762,7 @@ def main():
         "std": STD,
         "context_length": CONTEXT_LENGTH,
         "tokenizer": {"kind": "clip-bpe", "vocab": "vocab.json", "merges": "merges.txt"},
-        "image_tower": "image_encoder.pt",
-        "text_tower": "text_encoder.pt",
+        **onnx_towers.manifest_fields(),
     }
     write_json(os.path.join(OUT_DIR, "model.json"), manifest)
 

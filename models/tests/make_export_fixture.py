@@ -141,14 +141,13 @@ def main():
     with tempfile.TemporaryDirectory() as temporary:
         source = os.path.join(args.out, "hf-source") if args.keep_source else os.path.join(temporary, "tiny-clip")
         build_tiny_hf(source)
-        export_clip.main([source, args.out, "--name", "tiny-clip-fixture"])
+        exported = export_clip.main([source, args.out, "--name", "tiny-clip-fixture"])
 
-    # Whole embeddings next to the first 8, computed through the exported TorchScript files.
+    # Whole embeddings next to the first 8, computed with the scripted towers the ONNX files were exported from.
     path = os.path.join(args.out, "reference.json")
     with open(path, encoding="utf-8") as f:
         reference = json.load(f)
-    text_module = torch.jit.load(os.path.join(args.out, "text_encoder.pt"))
-    image_module = torch.jit.load(os.path.join(args.out, "image_encoder.pt"))
+    text_module, image_module = exported.text, exported.image
     context = reference["context_length"]
     with torch.no_grad():
         rows = torch.tensor([t["input_ids"] + [0] * (context - len(t["input_ids"])) for t in reference["texts"]])

@@ -3,9 +3,11 @@
 
     /usr/bin/python3 -m unittest discover -s models/tests      or      /usr/bin/python3 models/tests/test_export_clip.py
 
-The exported TorchScript towers are compared with a reference forward pass written here from the Hugging Face
-CLIPModel definition (separate q/k/v projections, scaled queries, causal mask, pooling at the end token), working
-on the raw state dict: so the test checks the key mapping and the re-implemented architecture, not only scripting.
+The scripted towers the ONNX files are exported from are compared with a reference forward pass written here from
+the Hugging Face CLIPModel definition (separate q/k/v projections, scaled queries, causal mask, pooling at the end
+token), working on the raw state dict: so the test checks the key mapping and the re-implemented architecture, not
+only scripting. The ONNX files themselves are checked for their signature here (this Python has no ONNX Runtime);
+tests/Inference.Tests/ExportedClipTests.cs runs them in C# and compares with Python's embeddings.
 """
 
 import json
@@ -14,6 +16,8 @@ import sys
 import tempfile
 import unittest
 
+import onnx
+from onnx import numpy_helper
 import torch
 import torch.nn.functional as F
 
@@ -24,6 +28,7 @@ sys.path.insert(0, MODELS_DIR)
 
 import export_clip  # noqa: E402
 import make_export_fixture as fixture  # noqa: E402
+import onnx_towers  # noqa: E402
 from bpe import ClipBpe  # noqa: E402  (models/train on the path through export_clip)
 
 TEXTS = ["a photo of a red dress", "Men's Running Shoes, size 42!", "红色连衣裙 夏季新款", "a very long " * 40, ""]
@@ -126,9 +131,8 @@ class ExportClipTest(unittest.TestCase):
         cls.source = os.path.join(root, "hf")
         cls.state = fixture.build_tiny_hf(cls.source)
         cls.out = os.path.join(root, "package")
-        export_clip.main([cls.source, cls.out, "--name", "tiny"])
-        cls.image = torch.jit.load(os.path.join(cls.out, "image_encoder.pt"))
-        cls.text = torch.jit.load(os.path.join(cls.out, "text_encoder.pt"))
+        exported = export_clip.main([cls.source, cls.out, "--name", "tiny"])
+        cls.image, cls.text = exported.image, exported.text
         cls.tokenizer = ClipBpe.from_files(os.path.join(cls.out, "vocab.json"), os.path.join(cls.out, "merges.txt"))
         cls.ids = torch.tensor([cls.tokenizer.encode_for_model(t, 77) for t in TEXTS], dtype=torch.long)
         cls.pixels = torch.randn(5, 3, 32, 32, generator=torch.Generator().manual_seed(3))
@@ -158,6 +162,28 @@ class ExportClipTest(unittest.TestCase):
                 for i in range(len(batch)):
                     self.assertClose(module(batch[i:i + 1])[0], together[i])
 
+    def test_towers_are_onnx_with_the_package_signature(self):
+        image = os.path.join(self.out, "image_encoder.onnx")
+        text = os.path.join(self.out, "text_encoder.onnx")
+        onnx_towers.check_signature(image, "pixels", onnx.TensorProto.FLOAT, [3, 32, 32], fixture.PROJECTION_DIM)
+        onnx_towers.check_signature(text, "input_ids", onnx.TensorProto.INT64, [77], fixture.PROJECTION_DIM)
+        self.assertFalse([n for n in os.listdir(self.out) if n.endswith(".pt")], "no TorchScript files in the package")
+        # The weights in the file are the checkpoint's (the patch convolution, by value).
+        weights = {i.name: numpy_helper.to_array(i) for i in onnx.load(image).graph.initializer}
+        patch = self.state["vision_model.embeddings.patch_embedding.weight"].numpy()
+        self.assertTrue(any(w.shape == patch.shape and (w == patch).all() for w in weights.values()))
+
+    def test_signature_check_refuses_a_fixed_batch_axis(self):
+        with tempfile.TemporaryDirectory() as root:
+            path = os.path.join(root, "fixed.onnx")
+            model = onnx.load(os.path.join(self.out, "text_encoder.onnx"))
+            dim = model.graph.input[0].type.tensor_type.shape.dim[0]
+            dim.Clear()
+            dim.dim_value = 1
+            onnx.save(model, path)
+            with self.assertRaises(AssertionError):
+                onnx_towers.check_signature(path, "input_ids", onnx.TensorProto.INT64, [77], fixture.PROJECTION_DIM)
+
     def test_manifest_and_reference(self):
         with open(os.path.join(self.out, "model.json"), encoding="utf-8") as f:
             manifest = json.load(f)
@@ -167,6 +193,9 @@ class ExportClipTest(unittest.TestCase):
         self.assertEqual(manifest["mean"], fixture.MEAN)
         self.assertEqual(manifest["std"], fixture.STD)
         self.assertEqual(manifest["tokenizer"], {"kind": "clip-bpe", "vocab": "vocab.json", "merges": "merges.txt"})
+        self.assertEqual((manifest["image_tower"], manifest["text_tower"]), ("image_encoder.onnx", "text_encoder.onnx"))
+        self.assertEqual((manifest["image_input"], manifest["image_output"], manifest["text_input"], manifest["text_output"]),
+                         ("pixels", "embedding", "input_ids", "embedding"))
         for key in ("image_tower", "text_tower", "tokenizer"):
             files = [manifest[key]] if key != "tokenizer" else [manifest[key]["vocab"], manifest[key]["merges"]]
             for name in files:

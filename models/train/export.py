@@ -3,18 +3,20 @@
     /usr/bin/python3 models/train/export.py --checkpoint CKPT.pt --tokenizer TOKENIZER_DIR --out models/shopping-clip \\
         [--concepts concepts.jsonl]
 
-image_encoder.pt  TorchScript, float [N,3,S,S] normalised -> [N,D] L2-normalised. BatchNorm is folded into the
-                  convolutions, weights float32.
-text_encoder.pt   TorchScript, int64 [N,context_length] (SOT, ids, EOT, zeros) -> [N,D] L2-normalised. Pools at the
-                  end token (argmax of the ids); cuts the padding after the longest text first (the attention is
-                  causal, so that changes nothing). Matrices and the token embedding are stored as float16 and
-                  widened to float32 in forward (all arithmetic float32), to keep the package small.
+image_encoder.onnx  ONNX (opset 17, symbolic batch axis; models/onnx_towers.py), "pixels" float [N,3,S,S] normalised
+                    -> "embedding" [N,D] L2-normalised. BatchNorm is folded into the convolutions, weights float32.
+text_encoder.onnx   ONNX, "input_ids" int64 [N,context_length] (SOT, ids, EOT, zeros) -> "embedding" [N,D]
+                    L2-normalised. Pools at the end token (argmax of the ids); cuts the padding after the longest text
+                    first (the attention is causal, so that changes nothing; the towers are scripted, not traced, so
+                    the cut follows each batch). Matrices and the token embedding are stored as float16 and widened to
+                    float32 in the graph (all arithmetic float32), to keep the package small.
 model.json, vocab.json, merges.txt, reference.json (ids and leading embedding values the C# side must reproduce),
 training.json (configuration and validation metrics, for people).
 
-Checks before it finishes: both towers run any batch size (each row equals its own run), outputs are unit length,
-the exported towers agree with the checkpoint's eager model, and with --concepts, the validation retrieval metrics
-computed through the exported TorchScript files.
+Checks before it finishes: the ONNX files have the package signature, both scripted towers (what the ONNX graphs
+are made from) run any batch size (each row equals its own run), outputs are unit length, they agree with the
+checkpoint's eager model, and with --concepts, the validation retrieval metrics computed through them. This Python
+has no ONNX Runtime: the C# tests run the ONNX files against reference.json.
 """
 
 import argparse
@@ -33,6 +35,7 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 from bpe import ClipBpe, _clip  # noqa: E402
+import onnx_towers  # noqa: E402  (models/, on the path through bpe)
 from model import BasicBlock, Config, ShoppingClip  # noqa: E402
 
 REFERENCE_TEXTS = ["a photo of a red apple", "Men's Running Shoes, size 42!", "红色连衣裙 夏季新款", "雨伞", "soccer ball"]
@@ -208,11 +211,13 @@ def main():
     assert tokenizer.eot == cfg.vocab_size - 1, "the end token must be the highest id"
 
     os.makedirs(args.out, exist_ok=True)
-    image_path, text_path = os.path.join(args.out, "image_encoder.pt"), os.path.join(args.out, "text_encoder.pt")
     with torch.no_grad():
-        torch.jit.save(torch.jit.script(ImageTower(model.visual).eval()), image_path)
-        torch.jit.save(torch.jit.script(TextTower(model.text, cfg).eval()), text_path)
-    image_module, text_module = torch.jit.load(image_path), torch.jit.load(text_path)
+        image_module, text_module = onnx_towers.export_package_towers(
+            ImageTower(model.visual).eval(), TextTower(model.text, cfg).eval(), args.out, cfg.image_size,
+            cfg.context_length, cfg.embed_dim, tokenizer.eot)
+    for stale in ("image_encoder.pt", "text_encoder.pt"):  # TorchScript towers of an earlier export
+        if os.path.exists(os.path.join(args.out, stale)):
+            os.remove(os.path.join(args.out, stale))
     for name in ("vocab.json", "merges.txt"):
         shutil.copyfile(os.path.join(args.tokenizer, name), os.path.join(args.out, name))
 
@@ -243,8 +248,7 @@ def main():
         "std": std,
         "context_length": cfg.context_length,
         "tokenizer": {"kind": "clip-bpe", "vocab": "vocab.json", "merges": "merges.txt"},
-        "image_tower": "image_encoder.pt",
-        "text_tower": "text_encoder.pt",
+        **onnx_towers.manifest_fields(),
     }
     _clip.write_json(os.path.join(args.out, "model.json"), manifest)
     write_reference(os.path.join(args.out, "reference.json"), tokenizer, text_module, image_module, cfg.context_length,
@@ -261,7 +265,7 @@ def main():
         validation = Validation(concepts, images, tokenizer, cfg, state["args"]["seed"])
         metrics = validation.run(image_module, text_module)
         training["validation"] = metrics
-        print(f"validation through the exported towers: {format_metrics(metrics)}", file=sys.stderr)
+        print(f"validation through the exported (scripted) towers: {format_metrics(metrics)}", file=sys.stderr)
     _clip.write_json(os.path.join(args.out, "training.json"), training)
 
     sizes = {n: os.path.getsize(os.path.join(args.out, n)) for n in sorted(os.listdir(args.out))}

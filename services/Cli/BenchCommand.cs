@@ -1,12 +1,13 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using Microsoft.ML.OnnxRuntime;
 using Platform.Inference;
-using Platform.Inference.Torch;
+using Platform.Inference.Onnx;
 
 namespace Platform.Cli;
 
-/// <summary><c>platform bench encode</c>: encoder throughput (images/s, texts/s) at chosen batch sizes.</summary>
+/// <summary><c>platform bench encode</c>: encoder throughput (images/s, texts/s) at chosen batch sizes and numbers of concurrent callers.</summary>
 public static class BenchCommand
 {
     private static readonly string[] SampleTexts =
@@ -20,43 +21,72 @@ public static class BenchCommand
         var model = new Option<DirectoryInfo?>("--model") { Description = "Model package folder (default: the bundled one)" };
         var device = new Option<string>("--device") { Description = "cpu, cuda:0, ...", DefaultValueFactory = _ => "cpu" };
         var batches = new Option<int[]>("--batch") { Description = "Batch sizes to measure (repeatable)", DefaultValueFactory = _ => [1, 32], AllowMultipleArgumentsPerToken = true };
+        var concurrency = new Option<string>("--concurrency") { Description = "Callers encoding at once on the shared encoder, each its own batches; a list measures each (e.g. 1,2,8)", DefaultValueFactory = _ => "1" };
         var seconds = new Option<double>("--seconds") { Description = "Measuring time per case", DefaultValueFactory = _ => 5 };
         var images = new Option<DirectoryInfo?>("--images") { Description = "Folder of images to encode (default: tests/fixtures/products)" };
-        var threads = new Option<int>("--threads") { Description = "Intra-op threads for libtorch (0: its default)" };
+        var threads = new Option<int>("--threads") { Description = $"ONNX Runtime intra-op threads per forward (0: its default; default {InferenceOptions.Default.IntraOpThreads})", DefaultValueFactory = _ => InferenceOptions.Default.IntraOpThreads };
+        var interThreads = new Option<int>("--inter-threads") { Description = $"ONNX Runtime inter-op threads (default {InferenceOptions.Default.InterOpThreads})", DefaultValueFactory = _ => InferenceOptions.Default.InterOpThreads };
+        var optimization = new Option<GraphOptimizationLevel>("--optimization") { Description = "ONNX Runtime graph optimisation level", DefaultValueFactory = _ => InferenceOptions.Default.GraphOptimization };
+        var spinning = new Option<bool>("--spinning") { Description = "Let idle intra-op threads spin" };
         var json = new Option<bool>("--json") { Description = "One JSON line per case" };
-        var encode = new Command("encode", "Measure image and text encode throughput") { model, device, batches, seconds, images, threads, json };
+        var encode = new Command("encode", "Measure image and text encode throughput")
+        {
+            model, device, batches, concurrency, seconds, images, threads, interThreads, optimization, spinning, json,
+        };
         encode.SetAction(result =>
         {
-            if (result.GetValue(threads) is > 0 and var t)
-                TorchRuntime.SetNumThreads(t);
+            if (!TryParseList(result.GetValue(concurrency)!, out var callers))
+            {
+                Console.Error.WriteLine("--concurrency takes positive integers separated by commas, e.g. 1,2,8");
+                return 2;
+            }
+            var options = new InferenceOptions
+            {
+                IntraOpThreads = result.GetValue(threads),
+                InterOpThreads = result.GetValue(interThreads),
+                GraphOptimization = result.GetValue(optimization),
+                AllowSpinning = result.GetValue(spinning),
+            };
             var package = ModelPackage.Load(result.GetValue(model)?.FullName ?? ModelLocator.Default());
-            using var encoder = ClipEncoder.Load(package, result.GetValue(device)!);
+            using var encoder = ClipEncoder.Load(package, result.GetValue(device)!, options: options);
             var files = LoadImages(result.GetValue(images));
             var budget = TimeSpan.FromSeconds(result.GetValue(seconds));
             var asJson = result.GetValue(json);
             if (!asJson)
-                Console.WriteLine($"model {package.Name} ({package.EmbeddingDim}-d, {package.ImageSize}px) on {encoder.Device}, libtorch threads {TorchRuntime.NumThreads}, {files.Count} distinct images");
+            {
+                Console.WriteLine(OnnxRuntimeInfo.Describe(encoder.Device));
+                Console.WriteLine($"model {package.Name} ({package.EmbeddingDim}-d, {package.ImageSize}px) on {encoder.Device}, {options}, {files.Count} distinct images");
+            }
 
             foreach (var batch in result.GetValue(batches)!)
             {
-                var imageBatch = Enumerable.Range(0, batch).Select(i => files[i % files.Count]).ToList();
-                var tensors = imageBatch.ConvertAll(b => encoder.PreprocessImage(b));
-                var textBatch = Enumerable.Range(0, batch).Select(i => SampleTexts[i % SampleTexts.Length]).ToList();
+                foreach (var n in callers)
+                {
+                    // Each caller gets its own batch (its own slice of the images and texts), as concurrent requests would.
+                    var imageBatches = Enumerable.Range(0, n)
+                        .Select(c => Enumerable.Range(0, batch).Select(i => files[(c * batch + i) % files.Count]).ToList()).ToArray();
+                    var tensorBatches = Array.ConvertAll(imageBatches, b => b.ConvertAll(x => encoder.PreprocessImage(x)));
+                    var textBatches = Enumerable.Range(0, n)
+                        .Select(c => Enumerable.Range(0, batch).Select(i => SampleTexts[(c * batch + i) % SampleTexts.Length]).ToList()).ToArray();
 
-                var tower = Measure(budget, batch, () => encoder.EncodePreprocessedImages(tensors));
-                var endToEnd = Measure(budget, batch, () => encoder.EncodeImages(imageBatch));
-                var text = Measure(budget, batch, () => encoder.EncodeTexts(textBatch));
-                if (asJson)
-                {
-                    Console.WriteLine(JsonSerializer.Serialize(new
+                    var tower = Measure(budget, batch, n, c => () => encoder.EncodePreprocessedImages(tensorBatches[c]));
+                    var endToEnd = Measure(budget, batch, n, c => () => encoder.EncodeImages(imageBatches[c]));
+                    var text = Measure(budget, batch, n, c => () => encoder.EncodeTexts(textBatches[c]));
+                    if (asJson)
                     {
-                        model = package.Name, device = encoder.Device, batch,
-                        images_per_second_tower = tower, images_per_second_with_decode = endToEnd, texts_per_second = text,
-                    }));
-                }
-                else
-                {
-                    Console.WriteLine($"batch {batch,3}: images/s {tower,9:F1} (tower)  {endToEnd,9:F1} (decode+preprocess+tower)   texts/s {text,9:F1}");
+                        Console.WriteLine(JsonSerializer.Serialize(new
+                        {
+                            model = package.Name, device = encoder.Device, batch, concurrency = n,
+                            intra_op_threads = options.IntraOpThreads, inter_op_threads = options.InterOpThreads,
+                            images_per_second_tower = tower.PerSecond, images_per_second_with_decode = endToEnd.PerSecond, texts_per_second = text.PerSecond,
+                            images_per_cpu_second_tower = tower.PerCpuSecond, images_per_cpu_second_with_decode = endToEnd.PerCpuSecond,
+                            texts_per_cpu_second = text.PerCpuSecond,
+                        }));
+                    }
+                    else
+                    {
+                        Console.WriteLine($"batch {batch,3}, concurrency {n,2}: images/s {tower.PerSecond,9:F1} (tower)  {endToEnd.PerSecond,9:F1} (decode+preprocess+tower)   texts/s {text.PerSecond,9:F1}");
+                    }
                 }
             }
             return 0;
@@ -64,19 +94,59 @@ public static class BenchCommand
         return new Command("bench", "Benchmarks") { encode, IndexBench.Create(), QueryBench.Create() };
     }
 
-    /// <summary>Items per second over repeated calls for about <paramref name="budget"/>, after one warm-up call.</summary>
-    private static double Measure(TimeSpan budget, int itemsPerCall, Action call)
+    /// <summary>
+    /// Aggregate items per second of <paramref name="callers"/> threads calling at once for about <paramref name="budget"/>,
+    /// each after one warm-up call; the clock runs from the common start until the last caller's last call returns.
+    /// Also per second of the process's CPU time over the same span: on a machine shared with other work the wall-clock
+    /// rate follows the share of the cores this process gets, the CPU-time rate much less.
+    /// </summary>
+    private static Rate Measure(TimeSpan budget, int itemsPerCall, int callers, Func<int, Action> callFor)
     {
-        call();
-        var calls = 0;
-        var watch = Stopwatch.StartNew();
-        do
+        var calls = new long[callers];
+        var stop = 0;
+        using var ready = new Barrier(callers + 1);
+        var threads = new Thread[callers];
+        for (var c = 0; c < callers; c++)
         {
-            call();
-            calls++;
-        } while (watch.Elapsed < budget);
-        return calls * itemsPerCall / watch.Elapsed.TotalSeconds;
+            var caller = c;
+            var call = callFor(caller);
+            threads[c] = new Thread(() =>
+            {
+                call();
+                ready.SignalAndWait();
+                while (Volatile.Read(ref stop) == 0)
+                {
+                    call();
+                    calls[caller]++;
+                }
+            }) { IsBackground = true, Name = $"bench caller {caller}" };
+            threads[c].Start();
+        }
+        ready.SignalAndWait();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var watch = Stopwatch.StartNew();
+        Thread.Sleep(budget);
+        Volatile.Write(ref stop, 1);
+        foreach (var thread in threads)
+            thread.Join();
+        var items = (double)calls.Sum() * itemsPerCall;
+        return new(items / watch.Elapsed.TotalSeconds, items / (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
     }
+
+    private static bool TryParseList(string text, out int[] values)
+    {
+        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        values = new int[parts.Length];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (!int.TryParse(parts[i], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out values[i]) || values[i] < 1)
+                return false;
+        }
+        return parts.Length > 0;
+    }
+
+    /// <summary>Items per second of wall time, and per second of the process's CPU time (steadier when other work shares the machine).</summary>
+    private readonly record struct Rate(double PerSecond, double PerCpuSecond);
 
     private static List<byte[]> LoadImages(DirectoryInfo? folder)
     {

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Platform.Cli.Hosting;
 using Platform.Gateway;
 using Platform.ServiceDefaults.Cluster;
+using Platform.Inference.Onnx;
 
 namespace Platform.Cli;
 
@@ -17,17 +18,23 @@ public static class ServeCommand
         var data = new Option<DirectoryInfo>("--data") { Description = "Data directory (catalog database, vector store)", DefaultValueFactory = _ => new DirectoryInfo(".data") };
         var model = new Option<DirectoryInfo?>("--model") { Description = $"Model package folder (default: ${ModelLocator.EnvironmentVariable} or the bundled {ModelLocator.BundledName})" };
         var device = new Option<string>("--device") { Description = "Inference device: cpu, cuda:0, ...", DefaultValueFactory = _ => "cpu" };
+        var threads = new Option<int>("--threads") { Description = $"ONNX Runtime intra-op threads per forward (0: its default; default {InferenceOptions.Default.IntraOpThreads}, best with concurrent requests)", DefaultValueFactory = _ => InferenceOptions.Default.IntraOpThreads };
         var catalog = new Option<FileInfo?>("--catalog") { Description = "A catalog file (JSON lines) to ingest once the server is up (instead of the demo catalog)" };
         var noDemo = new Option<bool>("--no-demo") { Description = "Do not load the bundled demo catalog into an empty data directory" };
         var maxBody = new Option<int>("--max-body-mb") { Description = "Largest request body accepted, in MiB", DefaultValueFactory = _ => 16 };
         var dashboard = new Option<bool>("--dashboard") { Description = "Serve the Orleans dashboard under /dashboard (it has no authentication of its own)" };
 
-        var command = new Command("serve", "Run all services in one process (embedded mode)") { urls, data, model, device, catalog, noDemo, maxBody, dashboard };
+        var command = new Command("serve", "Run all services in one process (embedded mode)") { urls, data, model, device, threads, catalog, noDemo, maxBody, dashboard };
         command.SetAction(async (result, ct) =>
         {
             if (result.GetValue(catalog) is { Exists: false } missing)
             {
                 Console.Error.WriteLine($"catalog file {missing.FullName} does not exist");
+                return 2;
+            }
+            if (result.GetValue(threads) < 0)
+            {
+                Console.Error.WriteLine("--threads must be 0 (ONNX Runtime's default) or more");
                 return 2;
             }
             if (result.GetValue(maxBody) < 1)
@@ -43,6 +50,7 @@ public static class ServeCommand
                     DataDirectory = result.GetValue(data)!.FullName,
                     ModelDirectory = result.GetValue(model)?.FullName ?? ModelLocator.Default(),
                     Device = result.GetValue(device)!,
+                    Inference = InferenceOptions.Default with { IntraOpThreads = result.GetValue(threads) },
                     CatalogToLoad = result.GetValue(catalog)?.FullName ?? (result.GetValue(noDemo) ? null : DemoCatalogLocator.Default()),
                     CatalogOnlyWhenEmpty = result.GetValue(catalog) is null,
                     MaxBodyBytes = result.GetValue(maxBody) * 1024L * 1024L,
@@ -54,7 +62,7 @@ public static class ServeCommand
                 builder.AddOneProcessPlatform(options);
                 app = builder.Build();
             }
-            catch (Exception e) when (e is Platform.Inference.ModelPackageException or DirectoryNotFoundException)
+            catch (Exception e) when (e is Platform.Inference.ModelPackageException or InferenceDeviceException or DirectoryNotFoundException)
             {
                 // A configuration mistake: say what is wrong, without a stack trace.
                 Console.Error.WriteLine($"platform serve: {e.Message}");

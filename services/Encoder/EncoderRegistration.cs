@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Platform.Catalog;
 using Platform.Encoder.Batching;
 using Platform.Inference;
+using Platform.Inference.Onnx;
 using Platform.ServiceDefaults;
 
 namespace Platform.Encoder;
@@ -23,6 +24,9 @@ public sealed record EncoderServiceOptions
     public IReadOnlyList<string> Devices { get; init; } = ["cpu"];
 
     public long MaxImagePixels { get; init; } = 40_000_000;
+
+    /// <summary>ONNX Runtime's thread and graph settings for the towers.</summary>
+    public InferenceOptions Inference { get; init; } = InferenceOptions.Default;
 
     public BatchingOptions Batching { get; init; } = new();
 
@@ -54,7 +58,7 @@ public static class EncoderRegistration
             throw new ArgumentException("the encoder service needs at least one device", nameof(options));
         var services = builder.Services;
         foreach (var device in options.Devices.Distinct(StringComparer.Ordinal))
-            services.AddSingleton(new EncoderHost(options.ModelDirectory, device, options.MaxImagePixels));
+            services.AddSingleton(new EncoderHost(options.ModelDirectory, device, options.MaxImagePixels, options.Inference));
         services.AddSingleton<EncoderDevices>();
         services.AddSingleton(options.Batching);
         services.TryAddSingleton<PreprocessedImageCache>();
@@ -80,7 +84,8 @@ internal sealed class EncoderWarmup(EncoderDevices devices, ILogger<EncoderWarmu
             try
             {
                 var encoder = await host.GetAsync(stoppingToken);
-                logger.LogInformation("Model {Model} ({Dim}-d) loaded on {Device}", encoder.Package.Name, encoder.Dimension, encoder.Device);
+                logger.LogInformation("Model {Model} ({Dim}-d) loaded on {Device}, {Options}; {Runtime}", encoder.Package.Name, encoder.Dimension,
+                    encoder.Device, encoder.Options, OnnxRuntimeInfo.Describe(encoder.Device));
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -1,4 +1,5 @@
 using Platform.Inference.Imaging;
+using Platform.Inference.Onnx;
 
 namespace Platform.Inference;
 
@@ -11,11 +12,16 @@ public sealed class EncoderHost : IDisposable
     private readonly TaskCompletionSource<ClipEncoder> _encoder = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _started;
 
-    public EncoderHost(string packageDirectory, string device = "cpu", long maxImagePixels = 40_000_000)
+    /// <exception cref="ModelPackageException">The package's model.json is missing or invalid.</exception>
+    /// <exception cref="InferenceDeviceException">The device is unknown or this build cannot run on it.</exception>
+    public EncoderHost(string packageDirectory, string device = "cpu", long maxImagePixels = 40_000_000, InferenceOptions? options = null)
     {
         Package = ModelPackage.Load(packageDirectory);
+        // A device this build cannot use is a configuration mistake: refuse it now, not in the background load.
+        InferenceDevice.Parse(device).EnsureAvailable();
         Device = device;
         MaxImagePixels = maxImagePixels;
+        Options = options ?? InferenceOptions.Default;
         // Preprocessing needs only the manifest, so input can be validated before the towers are loaded.
         Preprocessor = new ImagePreprocessor(new ImagePreprocessOptions(Package.ImageSize, Package.Mean, Package.Std, maxImagePixels));
     }
@@ -25,6 +31,9 @@ public sealed class EncoderHost : IDisposable
     public string Device { get; }
 
     public long MaxImagePixels { get; }
+
+    /// <summary>ONNX Runtime's thread and graph settings for the towers.</summary>
+    public InferenceOptions Options { get; }
 
     public ImagePreprocessor Preprocessor { get; }
 
@@ -43,7 +52,7 @@ public sealed class EncoderHost : IDisposable
             {
                 try
                 {
-                    _encoder.TrySetResult(ClipEncoder.Load(Package, Device, MaxImagePixels));
+                    _encoder.TrySetResult(ClipEncoder.Load(Package, Device, MaxImagePixels, Options));
                 }
                 catch (Exception e)
                 {

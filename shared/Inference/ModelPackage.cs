@@ -4,8 +4,8 @@ using System.Text.Json.Serialization;
 namespace Platform.Inference;
 
 /// <summary>
-/// A model package: a folder with <c>model.json</c>, the image and text towers as TorchScript files, and the
-/// tokenizer files. Any CLIP-family model exported to TorchScript in this shape loads the same way.
+/// A model package: a folder with <c>model.json</c>, the image and text towers as ONNX files, and the tokenizer
+/// files. Any CLIP-family model exported to ONNX in this shape (one input, a symbolic batch axis) loads the same way.
 /// </summary>
 public sealed record ModelPackage(
     string Directory,
@@ -22,6 +22,19 @@ public sealed record ModelPackage(
     string TextTowerPath)
 {
     public const string ManifestName = "model.json";
+    public const string DefaultImageInput = "pixels", DefaultTextInput = "input_ids", DefaultOutput = "embedding";
+
+    /// <summary>The image tower's input (model.json <c>image_input</c>): float32 [N, 3, image_size, image_size].</summary>
+    public string ImageInput { get; init; } = DefaultImageInput;
+
+    /// <summary>The image tower's output (model.json <c>image_output</c>): float32 [N, embedding_dim].</summary>
+    public string ImageOutput { get; init; } = DefaultOutput;
+
+    /// <summary>The text tower's input (model.json <c>text_input</c>): int64 [N, context_length].</summary>
+    public string TextInput { get; init; } = DefaultTextInput;
+
+    /// <summary>The text tower's output (model.json <c>text_output</c>): float32 [N, embedding_dim].</summary>
+    public string TextOutput { get; init; } = DefaultOutput;
 
     /// <summary>Reads and validates <c>model.json</c> in <paramref name="directory"/>; every problem found is named.</summary>
     public static ModelPackage Load(string directory)
@@ -91,12 +104,28 @@ public sealed record ModelPackage(
         }
         var imageTower = ExistingFile(manifest.ImageTower, "image_tower");
         var textTower = ExistingFile(manifest.TextTower, "text_tower");
+        foreach (var (tower, field) in new[] { (manifest.ImageTower, "image_tower"), (manifest.TextTower, "text_tower") })
+        {
+            if (tower is not null && tower.EndsWith(".pt", StringComparison.OrdinalIgnoreCase))
+                problems.Add($"'{field}' names {tower}, a TorchScript file; towers are ONNX now (convert the package with /usr/bin/python3 models/convert_to_onnx.py {directory})");
+        }
+        foreach (var (io, field) in new[] { (manifest.ImageInput, "image_input"), (manifest.ImageOutput, "image_output"), (manifest.TextInput, "text_input"), (manifest.TextOutput, "text_output") })
+        {
+            if (io is not null && string.IsNullOrWhiteSpace(io))
+                problems.Add($"'{field}' is empty; leave it out for the default or name the tower's tensor");
+        }
 
         if (problems.Count > 0)
             throw new ModelPackageException($"{manifestPath} is not a valid model package: {string.Join("; ", problems)}");
 
         return new ModelPackage(directory, name, manifest.EmbeddingDim!.Value, manifest.ImageSize!.Value, manifest.Mean!, manifest.Std!,
-            manifest.ContextLength!.Value, kind, vocab!, merges, imageTower!, textTower!);
+            manifest.ContextLength!.Value, kind, vocab!, merges, imageTower!, textTower!)
+        {
+            ImageInput = manifest.ImageInput ?? DefaultImageInput,
+            ImageOutput = manifest.ImageOutput ?? DefaultOutput,
+            TextInput = manifest.TextInput ?? DefaultTextInput,
+            TextOutput = manifest.TextOutput ?? DefaultOutput,
+        };
     }
 
     private static readonly JsonSerializerOptions ManifestJson = new()
@@ -115,7 +144,11 @@ public sealed record ModelPackage(
         int? ContextLength,
         TokenizerManifest? Tokenizer,
         string? ImageTower,
-        string? TextTower);
+        string? TextTower,
+        string? ImageInput,
+        string? ImageOutput,
+        string? TextInput,
+        string? TextOutput);
 
     private sealed record TokenizerManifest(string? Kind, string? Vocab, string? Merges);
 }

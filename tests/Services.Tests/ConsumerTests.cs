@@ -153,14 +153,13 @@ public sealed class EncoderFaultTests : ConsumerHarness
 {
     protected override string PreparePackage()
     {
-        // A package whose image tower is really the text tower: every image forward fails in the runtime.
+        // test-clip with an image tower that has the right signature (so it loads) but gathers pixels past the end of
+        // its input: every image forward fails inside ONNX Runtime (tests/Inference.Tests/fixtures/make_onnx_fixtures.py).
         var package = Directory.CreateDirectory(Path.Combine(Dir, "broken-model")).FullName;
         foreach (var file in Directory.GetFiles(RepoPaths.InRepo("models", "test-clip")))
             File.Copy(file, Path.Combine(package, Path.GetFileName(file)));
-        var manifestPath = Path.Combine(package, "model.json");
-        var manifest = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(manifestPath))!;
-        manifest["image_tower"] = manifest["text_tower"]!.GetValue<string>();
-        File.WriteAllText(manifestPath, manifest.ToJsonString());
+        File.Copy(RepoPaths.InRepo("tests", "Inference.Tests", "fixtures", "out_of_range_image_tower.onnx"),
+            Path.Combine(package, "image_encoder.onnx"), overwrite: true);
         return package;
     }
 
@@ -174,5 +173,6 @@ public sealed class EncoderFaultTests : ConsumerHarness
         await WaitForStatusAsync("doomed", ProductStatus.Failed);
         var record = Catalog.Get("doomed")!;
         Assert.StartsWith("encoding failed: ", record.FailureReason);
+        Assert.Contains("image_encoder.onnx", record.FailureReason); // the forward failed, not the load
     }
 }

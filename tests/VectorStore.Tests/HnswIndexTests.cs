@@ -75,6 +75,9 @@ public sealed class HnswIndexTests
             index.Add(data[i]);
 
         using var done = new CancellationTokenSource();
+        // The writer starts only once every reader is searching, so the searches overlap the inserts however the
+        // machine schedules the tasks (on a busy 2-core box the inserts could otherwise finish first).
+        using var searching = new CountdownEvent(3);
         var readers = Enumerable.Range(0, 3).Select(r => Task.Run(() =>
         {
             var ids = new int[10];
@@ -87,11 +90,13 @@ public sealed class HnswIndexTests
                 Assert.InRange(found, 1, 10);
                 for (var i = 0; i < found; i++)
                     Assert.InRange(ids[i], 0, n - 1);
-                searches++;
+                if (searches++ == 0)
+                    searching.Signal();
             }
             return searches;
         })).ToList();
 
+        Assert.True(searching.Wait(TimeSpan.FromSeconds(30)), "the readers did not start");
         for (var i = 100; i < n; i++)
             index.Add(data[i]);
         await done.CancelAsync();

@@ -5,6 +5,7 @@ using Platform.Encoder;
 using Platform.Gateway;
 using Platform.Indexer;
 using Platform.Inference;
+using Platform.Inference.Onnx;
 using Platform.Retrieval;
 using Platform.ServiceDefaults;
 using Platform.ServiceDefaults.Cluster;
@@ -22,6 +23,9 @@ public sealed record PlatformOptions
 
     /// <summary>The inference device: <c>cpu</c>, <c>cuda:0</c>, ...; the silo advertises it as its accelerator.</summary>
     public string Device { get; init; } = "cpu";
+
+    /// <summary>ONNX Runtime's thread and graph settings for the towers.</summary>
+    public InferenceOptions Inference { get; init; } = InferenceOptions.Default;
 
     /// <summary>The largest request body accepted, in bytes.</summary>
     public long MaxBodyBytes { get; init; } = 16 * 1024 * 1024;
@@ -54,6 +58,7 @@ public static class OneProcessPlatform
             DataDirectory = options.DataDirectory,
             Devices = [options.Device],
             MaxImagePixels = options.MaxImagePixels,
+            Inference = options.Inference,
             Batching = EncoderServiceOptions.BatchingFrom(builder.Configuration),
         });
         builder.AddIndexerService(new IndexerServiceOptions(options.DataDirectory, dimension));

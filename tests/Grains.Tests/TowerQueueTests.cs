@@ -46,17 +46,33 @@ public sealed class TowerQueueTests
     public async Task Calls_are_gathered_up_to_the_batch_size_and_answered_in_their_own_order()
     {
         var tower = new HeldTower();
-        tower.Release.Release(100);
         var options = new BatchingOptions { MaxBatchSize = 8, MaxWait = TimeSpan.FromMilliseconds(200), ConcurrentForwards = 1 };
         await using var queue = new TowerQueue<string>("text", "cpu", options, tower.Forward);
 
-        var calls = Enumerable.Range(1, 6).Select(n => queue.EncodeAsync([new string('x', n), new string('y', n + 10)], EncodePriority.Ingest)).ToList();
+        // The first call finds the tower idle and runs at once; the others arrive while it runs and are gathered.
+        var calls = new List<Task<float[][]>> { queue.EncodeAsync(["x", new string('y', 11)], EncodePriority.Ingest) };
+        Assert.True(await tower.Started.WaitAsync(TimeSpan.FromSeconds(10)));
+        calls.AddRange(Enumerable.Range(2, 5).Select(n => queue.EncodeAsync([new string('x', n), new string('y', n + 10)], EncodePriority.Ingest)));
+        tower.Release.Release(100);
         var answers = await Task.WhenAll(calls);
 
         for (var n = 1; n <= 6; n++)
             Assert.Equal(new[] { (float)n, n + 10f }, answers[n - 1].Select(v => v[0]));
-        Assert.All(tower.Forwards, f => Assert.InRange(f.Length, 1, 8));
-        Assert.True(tower.Forwards.Count < 6, $"{tower.Forwards.Count} forwards for 6 calls");
+        Assert.Equal([2, 8, 2], tower.Forwards.Select(f => f.Length)); // 1 call, then 4 calls (8 items), then the last
+    }
+
+    [Fact]
+    public async Task A_lone_call_on_an_idle_tower_does_not_wait_for_the_gathering_window()
+    {
+        var tower = new HeldTower();
+        tower.Release.Release(100);
+        var options = new BatchingOptions { MaxBatchSize = 32, MaxWait = TimeSpan.FromSeconds(10), ConcurrentForwards = 1 };
+        await using var queue = new TowerQueue<string>("text", "cpu", options, tower.Forward);
+
+        var answer = queue.EncodeAsync(["alone"], EncodePriority.Query);
+
+        // Well inside the ten-second window: the call did not wait for companions.
+        Assert.Same(answer, await Task.WhenAny(answer, Task.Delay(TimeSpan.FromSeconds(5))));
     }
 
     [Fact]

@@ -6,7 +6,9 @@ namespace Platform.Encoder.Batching;
 
 /// <summary>
 /// Gathers the calls waiting for one tower into forwards of up to <see cref="BatchingOptions.MaxBatchSize"/> items.
-/// A forward starts when it is full, or when its oldest call has waited <see cref="BatchingOptions.MaxWait"/>.
+/// While the tower is idle a call starts its forward at once (a lone shopper's query waits for nothing); while
+/// forwards are running, the next one starts when it is full or its oldest call has waited
+/// <see cref="BatchingOptions.MaxWait"/>, so load turns into larger batches instead of a longer queue.
 /// Query calls are taken before ingest calls, so a shopper's query waits at most for the forwards already running
 /// (each at most one batch) plus the gathering window, however much catalog work is queued.
 /// </summary>
@@ -32,6 +34,7 @@ internal sealed class TowerQueue<TItem> : IAsyncDisposable
     private readonly string _device;
     private readonly Thread[] _workers;
     private int _queuedItems;
+    private int _running;
     private long _calls, _forwards, _items;
 
     public TowerQueue(string tower, string device, BatchingOptions options, Func<IReadOnlyList<TItem>, float[][]> forward)
@@ -93,7 +96,7 @@ internal sealed class TowerQueue<TItem> : IAsyncDisposable
     /// <summary>The next batch, once it is full or its oldest call has waited long enough; null when nothing waits.</summary>
     private List<Call>? Take(CancellationToken token)
     {
-        if (_options.Enabled)
+        if (_options.Enabled && Volatile.Read(ref _running) > 0)
         {
             while (true)
             {
@@ -145,6 +148,7 @@ internal sealed class TowerQueue<TItem> : IAsyncDisposable
         }
 
         float[][] vectors;
+        Interlocked.Increment(ref _running);
         try
         {
             vectors = new float[items.Count][];
@@ -170,6 +174,10 @@ internal sealed class TowerQueue<TItem> : IAsyncDisposable
             foreach (var call in batch)
                 call.Result.TrySetException(e);
             return;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _running);
         }
 
         var offset = 0;

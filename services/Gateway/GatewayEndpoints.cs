@@ -66,7 +66,7 @@ public static class GatewayEndpoints
                 if (q.Length > 1000)
                     throw ApiProblem.BadRequest($"'q' is {q.Length} characters; at most 1000 are accepted");
                 var limit = ParseK(k);
-                return Results.Ok(new SearchResponse(await grains.GetGrain<IRetrievalGrain>(0).SearchText(q, limit).WaitAsync(ct)));
+                return Results.Ok(new SearchResponse(await RetrieveAsync(grains, r => r.SearchText(q, limit), ct)));
             })
             .WithName("SearchByText")
             .WithSummary("Search products by words (English or Chinese)")
@@ -80,7 +80,7 @@ public static class GatewayEndpoints
                 // Decoded and checked here, so a bad photo is refused at once; the encoder gets the tensor, not the bytes.
                 var tensor = new float[images.TensorLength];
                 images.Preprocess(image, tensor);
-                return Results.Ok(new SearchResponse(await grains.GetGrain<IRetrievalGrain>(0).SearchImage(ImageInput.FromTensor(tensor), limit).WaitAsync(ct)));
+                return Results.Ok(new SearchResponse(await RetrieveAsync(grains, r => r.SearchImage(ImageInput.FromTensor(tensor), limit), ct)));
             })
             .WithName("SearchByImage")
             .WithSummary("Search products by a photo: the body is the image (image/* content type) or a multipart 'image' part")
@@ -108,6 +108,20 @@ public static class GatewayEndpoints
             };
             return Task.CompletedTask;
         });
+
+    /// <summary>A call to the retrieval grain; a cluster with no silo that hosts it is a 503 that says so, not a 500.</summary>
+    private static async Task<SearchHit[]> RetrieveAsync(IGrainFactory grains, Func<IRetrievalGrain, Task<SearchHit[]>> call, CancellationToken ct)
+    {
+        try
+        {
+            return await call(grains.GetGrain<IRetrievalGrain>(0)).WaitAsync(ct);
+        }
+        catch (ArgumentException e) when (e.Message.StartsWith("Could not find an implementation", StringComparison.Ordinal))
+        {
+            throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, "Service unavailable",
+                "no silo in the cluster hosts the retrieval service; start a retrieval silo");
+        }
+    }
 
     internal static int ParseK(string? k)
     {

@@ -60,11 +60,13 @@ public static class GatewayRegistration
 }
 
 /// <summary>The gateway's own start when it runs alone: re-send what was accepted but not indexed.</summary>
-internal sealed class GatewayStartup(IngestService ingest, Microsoft.Extensions.Logging.ILogger<GatewayStartup> logger) : Microsoft.Extensions.Hosting.BackgroundService
+internal sealed class GatewayStartup(IngestService ingest, CatalogLoadState load, Microsoft.Extensions.Logging.ILogger<GatewayStartup> logger)
+    : Microsoft.Extensions.Hosting.BackgroundService
 {
-    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(logger, "Images: {Vips}", VipsRuntime.Describe());
-        return ingest.ResendPendingAsync(stoppingToken);
+        await ingest.ResendPendingAsync(stoppingToken);
+        load.Complete(); // alone, the gateway loads no catalog file at start
     }
 }

@@ -134,14 +134,6 @@ public sealed class ProductCatalog
         return reader.Read() ? ReadRecord(reader) : null;
     }
 
-    public byte[]? GetImage(string id)
-    {
-        using var connection = Open();
-        using var command = Command(connection, "SELECT image FROM products WHERE id = $id");
-        command.Parameters.AddWithValue("$id", id);
-        return command.ExecuteScalar() as byte[];
-    }
-
     /// <summary>The image of the product's content <paramref name="contentHash"/>; null when the product is gone or its content was replaced.</summary>
     public byte[]? GetImage(string id, string contentHash)
     {

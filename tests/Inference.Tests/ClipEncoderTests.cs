@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Platform.Inference.Imaging;
@@ -274,32 +273,17 @@ public sealed class ClipEncoderTests : IDisposable
             .Select(f => _encoder.PreprocessImage(File.ReadAllBytes(f))).ToArray();
         var serialTexts = texts.Select(t => _encoder.EncodeTexts([t, texts[0]])).ToArray();
         var serialImages = images.Select(i => _encoder.EncodePreprocessedImages([i])[0]).ToArray();
-        var failures = new ConcurrentQueue<Exception>();
-
-        var threads = Enumerable.Range(0, 6).Select(t => new Thread(() =>
+        Threads.RunAll(6, t =>
         {
-            try
+            for (var round = 0; round < 5; round++)
             {
-                for (var round = 0; round < 5; round++)
-                {
-                    var mine = _encoder.EncodeTexts([texts[t], texts[0]]);
-                    Assert.Equal(serialTexts[t][0], mine[0], new ToleranceComparer(1e-5f));
-                    var image = _encoder.EncodePreprocessedImages([images[t], images[(t + 1) % images.Length]]);
-                    Assert.Equal(serialImages[t], image[0], new ToleranceComparer(1e-5f));
-                    Assert.Equal(serialImages[(t + 1) % images.Length], image[1], new ToleranceComparer(1e-5f));
-                }
+                var mine = _encoder.EncodeTexts([texts[t], texts[0]]);
+                Assert.Equal(serialTexts[t][0], mine[0], new ToleranceComparer(1e-5f));
+                var image = _encoder.EncodePreprocessedImages([images[t], images[(t + 1) % images.Length]]);
+                Assert.Equal(serialImages[t], image[0], new ToleranceComparer(1e-5f));
+                Assert.Equal(serialImages[(t + 1) % images.Length], image[1], new ToleranceComparer(1e-5f));
             }
-            catch (Exception e)
-            {
-                failures.Enqueue(e);
-            }
-        })).ToArray();
-        foreach (var thread in threads)
-            thread.Start();
-        foreach (var thread in threads)
-            thread.Join();
-
-        Assert.Empty(failures);
+        });
     }
 
     private sealed class ToleranceComparer(float tolerance) : IEqualityComparer<float>

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Platform.Inference.Onnx;
+using Platform.Tests;
 
 namespace Platform.Inference.Tests;
 
@@ -274,33 +275,19 @@ public sealed class OnnxTowerTests : IDisposable
 
         var parallel = new float[inputs][];
         var parallelIds = new float[inputs][];
-        var failures = new ConcurrentQueue<Exception>();
-        var threads = Enumerable.Range(0, 8).Select(t => new Thread(() =>
+        Threads.RunAll(8, t =>
         {
-            try
+            for (var round = 0; round < 20; round++)
             {
-                for (var round = 0; round < 20; round++)
+                for (var i = t; i < inputs; i += 8)
                 {
-                    for (var i = t; i < inputs; i += 8)
-                    {
-                        parallel[i] = linear.Run(batches[i], [batches[i].Length / 8, 8]);
-                        parallelIds[i] = pool.Run(ids[i], [2, 5]);
-                        Assert.Equal(serial[i], parallel[i]);
-                        Assert.Equal(serialIds[i], parallelIds[i]);
-                    }
+                    parallel[i] = linear.Run(batches[i], [batches[i].Length / 8, 8]);
+                    parallelIds[i] = pool.Run(ids[i], [2, 5]);
+                    Assert.Equal(serial[i], parallel[i]);
+                    Assert.Equal(serialIds[i], parallelIds[i]);
                 }
             }
-            catch (Exception e)
-            {
-                failures.Enqueue(e);
-            }
-        })).ToArray();
-        foreach (var thread in threads)
-            thread.Start();
-        foreach (var thread in threads)
-            thread.Join();
-
-        Assert.Empty(failures);
+        });
         for (var i = 0; i < inputs; i++)
         {
             Assert.Equal(serial[i], parallel[i]);

@@ -96,30 +96,3 @@ public static class SiloHostingExtensions
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
-
-public static class DashboardExtensions
-{
-    /// <summary>The Orleans dashboard under <c>/dashboard</c>, when <c>Orleans:Dashboard</c> turned it on.</summary>
-    public static Microsoft.AspNetCore.Builder.WebApplication MapPlatformDashboard(this Microsoft.AspNetCore.Builder.WebApplication app)
-    {
-        if (SiloSettings.From(app.Configuration).Dashboard)
-            app.MapOrleansDashboard("/dashboard");
-        return app;
-    }
-}
-
-public static class ClientHostingExtensions
-{
-    /// <summary>An Orleans client of the cluster (the gateway, when it does not co-host a silo).</summary>
-    public static IHostApplicationBuilder AddPlatformClient(this IHostApplicationBuilder builder, SiloSettings settings)
-    {
-        if (!string.Equals(settings.Clustering, "localhost", StringComparison.OrdinalIgnoreCase))
-            throw new InvalidOperationException($"Orleans:Clustering '{settings.Clustering}' is not supported by this build; use 'localhost'.");
-        builder.UseOrleansClient(client =>
-        {
-            client.UseLocalhostClustering(settings.GatewayPort == 0 ? 30000 : settings.GatewayPort);
-            client.AddActivityPropagation();
-        });
-        return builder;
-    }
-}

@@ -26,7 +26,8 @@ public static class QueryBench
         var data = new Option<DirectoryInfo?>("--data") { Description = "Data directory (default: a temporary one, removed after)" };
         var model = new Option<DirectoryInfo?>("--model") { Description = "Model package folder (default: the bundled one)" };
         var json = new Option<bool>("--json") { Description = "One JSON line per case" };
-        var command = new Command("query", "Measure text-query throughput and latency through the retrieval grain") { concurrency, seconds, batching, rounds, data, model, json };
+        var duringIngest = new Option<bool>("--during-ingest") { Description = "Measure each case again while a catalog load runs (the demo catalog ingested under new ids)" };
+        var command = new Command("query", "Measure text-query throughput and latency through the retrieval grain") { concurrency, seconds, batching, rounds, data, model, json, duringIngest };
         command.SetAction(async (result, ct) =>
         {
             var modes = result.GetValue(batching)!.Select(m => m switch
@@ -51,10 +52,21 @@ public static class QueryBench
                         await using var app = await StartAsync(dataDir, result.GetValue(model)?.FullName ?? ModelLocator.Default(), catalogFile, on, ct);
                         var grains = app.Services.GetRequiredService<IGrainFactory>();
                         await RunAsync(grains, queries, 1, TimeSpan.FromSeconds(1), ct); // warm-up
+                        var duration = TimeSpan.FromSeconds(result.GetValue(seconds));
                         foreach (var callers in result.GetValue(concurrency)!)
                         {
-                            var (qps, latencies) = await RunAsync(grains, queries, callers, TimeSpan.FromSeconds(result.GetValue(seconds)), ct);
-                            Report(asJson, round, on, callers, qps, latencies);
+                            var (qps, latencies) = await RunAsync(grains, queries, callers, duration, ct);
+                            Report(asJson, round, on, callers, qps, latencies, ingestPerSecond: null);
+                            if (!result.GetValue(duringIngest))
+                                continue;
+                            using var stopLoad = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                            var load = IngestLoadAsync(app.Services, catalogFile, stopLoad.Token);
+                            await Task.Delay(TimeSpan.FromSeconds(1), ct); // let the encoder's queue fill
+                            (qps, latencies) = await RunAsync(grains, queries, callers, duration, ct);
+                            await stopLoad.CancelAsync();
+                            var accepted = await load;
+                            Report(asJson, round, on, callers, qps, latencies, ingestPerSecond: accepted / (duration.TotalSeconds + 1));
+                            await WaitUntilIndexedAsync(app.Services, ct); // the next case starts idle again
                         }
                         await app.StopAsync(ct);
                     }
@@ -113,7 +125,42 @@ public static class QueryBench
         return (all.Length / watch.Elapsed.TotalSeconds, all);
     }
 
-    private static void Report(bool asJson, int round, bool batching, int callers, double qps, double[] sorted)
+    /// <summary>Ingests the demo catalog's products again under new ids, two at a time, until stopped; returns how many were accepted.</summary>
+    private static async Task<int> IngestLoadAsync(IServiceProvider services, string catalogFile, CancellationToken stop)
+    {
+        var ingest = services.GetRequiredService<IngestService>();
+        var lines = CatalogFile.Read(catalogFile).Where(l => l.Product is not null).ToList();
+        var images = lines.Select(l => File.ReadAllBytes(l.ImagePath!)).ToList();
+        var run = Guid.NewGuid().ToString("N")[..8];
+        var accepted = 0;
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var n = Interlocked.Increment(ref next);
+                var line = lines[n % lines.Count];
+                try
+                {
+                    await ingest.IngestAsync(line.Product! with { Id = $"load-{run}-{n}" }, images[n % lines.Count], stop);
+                    Interlocked.Increment(ref accepted);
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                }
+            }
+        })));
+        return accepted;
+    }
+
+    private static async Task WaitUntilIndexedAsync(IServiceProvider services, CancellationToken ct)
+    {
+        var catalog = services.GetRequiredService<ProductCatalog>();
+        while (catalog.CountByStatus()[Contracts.ProductStatus.Pending] > 0)
+            await Task.Delay(100, ct);
+    }
+
+    private static void Report(bool asJson, int round, bool batching, int callers, double qps, double[] sorted, double? ingestPerSecond)
     {
         double P(double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
         if (asJson)
@@ -121,11 +168,13 @@ public static class QueryBench
             Console.WriteLine(JsonSerializer.Serialize(new
             {
                 round, batching, concurrency = callers, searches_per_second = qps, p50_ms = P(0.50), p95_ms = P(0.95), p99_ms = P(0.99), searches = sorted.Length,
+                ingest_accepted_per_second = ingestPerSecond,
             }));
         }
         else
         {
-            Console.WriteLine($"round {round} batching {(batching ? "on " : "off")} callers {callers,3}: {qps,8:F1} searches/s  p50 {P(0.50),7:F2} ms  p95 {P(0.95),7:F2} ms  p99 {P(0.99),7:F2} ms  ({sorted.Length} searches)");
+            var load = ingestPerSecond is { } rate ? $"  during a catalog load ({rate:F0} products/s accepted)" : "";
+            Console.WriteLine($"round {round} batching {(batching ? "on " : "off")} callers {callers,3}: {qps,8:F1} searches/s  p50 {P(0.50),7:F2} ms  p95 {P(0.95),7:F2} ms  p99 {P(0.99),7:F2} ms  ({sorted.Length} searches){load}");
         }
     }
 }

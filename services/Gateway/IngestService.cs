@@ -29,9 +29,16 @@ public sealed class IngestService(ProductCatalog catalog, ImagePreprocessor imag
         if (catalog.RecordIngest(product, image, hash) == IngestOutcome.Unchanged)
             return new IngestReceipt(product.Id, catalog.Get(product.Id)!.Status, hash);
         preprocessed.Add(hash, tensor);
-        await bus.Publish(new IngestProduct(product, hash), cancellationToken);
+        // Once the catalog holds the product it must reach the encoders even if the caller goes away now (a client
+        // that disconnects would otherwise leave it pending until the next restart): the caller's token no longer
+        // applies, only a bound of our own on how long the bus may take to accept it.
+        using var publishing = new CancellationTokenSource(PublishTimeout);
+        await bus.Publish(new IngestProduct(product, hash), publishing.Token);
         return new IngestReceipt(product.Id, ProductStatus.Pending, hash);
     }
+
+    /// <summary>How long handing an accepted product to the bus may take before the ingest fails (it stays pending and is re-sent at start).</summary>
+    public static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// Re-sends the products accepted but not indexed before the last stop (in-memory messages do not survive a

@@ -7,7 +7,9 @@ using Platform.Catalog;
 using Platform.Contracts;
 using Platform.Encoder;
 using Platform.Indexer;
+using Platform.Gateway;
 using Platform.Inference;
+using Platform.Inference.Imaging;
 using Platform.Search;
 using Platform.ServiceDefaults.Cluster;
 using Platform.Tests;
@@ -99,6 +101,23 @@ public sealed class ConsumerTests : ConsumerHarness
         Assert.Equal(128, embedded.TextEmbedding.Length);
         Assert.Equal("test-clip-random", embedded.Model);
         Assert.Equal(ProductStatus.Indexed, Catalog.Get("good")!.Status);
+    }
+
+    [Fact]
+    public async Task An_ingest_whose_caller_gave_up_after_the_catalog_write_is_still_indexed()
+    {
+        var package = ModelPackage.Load(PreparePackage());
+        var ingest = new IngestService(Catalog,
+            new ImagePreprocessor(new ImagePreprocessOptions(package.ImageSize, package.Mean, package.Std, 40_000_000)),
+            new PreprocessedImageCache(), Harness.Bus, Microsoft.Extensions.Logging.Abstractions.NullLogger<IngestService>.Instance);
+        var image = await File.ReadAllBytesAsync(RepoPaths.InRepo("tests", "fixtures", "products", "p005.jpg"));
+        using var gone = new CancellationTokenSource();
+        await gone.CancelAsync(); // the client disconnected while the product was being recorded
+
+        var receipt = await ingest.IngestAsync(new ProductInfo("abandoned", "Blue Kettle"), image, gone.Token);
+
+        Assert.Equal(ProductStatus.Pending, receipt.Status);
+        await WaitForStatusAsync("abandoned", ProductStatus.Indexed); // not left pending until the next restart
     }
 
     [Fact]

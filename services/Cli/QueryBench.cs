@@ -39,8 +39,8 @@ public static class QueryBench
             var temporary = result.GetValue(data) is null;
             var dataDir = result.GetValue(data)?.FullName ?? Directory.CreateTempSubdirectory("bench-query-").FullName;
             var catalogFile = DemoCatalogLocator.Default() ?? throw new FileNotFoundException("the bundled demo catalog is missing");
-            var queries = CatalogFile.Read(catalogFile).Where(l => l.Product is not null)
-                .SelectMany(l => new[] { l.Product!.Title, l.Product.Attributes?.GetValueOrDefault("title_zh") })
+            var products = CatalogFile.Read(catalogFile).Where(l => l.Product is not null).ToList();
+            var queries = products.SelectMany(l => new[] { l.Product!.Title, l.Product.Attributes?.GetValueOrDefault("title_zh") })
                 .OfType<string>().ToArray();
             var asJson = result.GetValue(json);
             try
@@ -60,7 +60,7 @@ public static class QueryBench
                             if (!result.GetValue(duringIngest))
                                 continue;
                             using var stopLoad = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                            var load = IngestLoadAsync(app.Services, catalogFile, stopLoad.Token);
+                            var load = IngestLoadAsync(app.Services, products, stopLoad.Token);
                             await Task.Delay(TimeSpan.FromSeconds(1), ct); // let the encoder's queue fill
                             (qps, latencies) = await RunAsync(grains, queries, callers, duration, ct);
                             await stopLoad.CancelAsync();
@@ -126,10 +126,9 @@ public static class QueryBench
     }
 
     /// <summary>Ingests the demo catalog's products again under new ids, two at a time, until stopped; returns how many were accepted.</summary>
-    private static async Task<int> IngestLoadAsync(IServiceProvider services, string catalogFile, CancellationToken stop)
+    private static async Task<int> IngestLoadAsync(IServiceProvider services, IReadOnlyList<CatalogLine> lines, CancellationToken stop)
     {
         var ingest = services.GetRequiredService<IngestService>();
-        var lines = CatalogFile.Read(catalogFile).Where(l => l.Product is not null).ToList();
         var images = lines.Select(l => File.ReadAllBytes(l.ImagePath!)).ToList();
         var run = Guid.NewGuid().ToString("N")[..8];
         var accepted = 0;

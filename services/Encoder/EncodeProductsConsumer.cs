@@ -23,16 +23,19 @@ public sealed class EncodeProductsConsumer(EncoderDirectory encoders, ProductCat
         var seen = new HashSet<(string, string)>();
         foreach (var item in context.Message)
         {
-            var message = item.Message;
-            if (!seen.Add((message.Product.Id, message.ContentHash)) || !catalog.NeedsEncoding(message.Product.Id, message.ContentHash))
+            var (id, hash) = (item.Message.Product.Id, item.Message.ContentHash);
+            if (!seen.Add((id, hash)))
                 continue;
-            if (preprocessed.TryTake(message.ContentHash, out var tensor))
-                images.Add(ImageInput.FromTensor(tensor));
-            else if (catalog.GetImage(message.Product.Id, message.ContentHash) is { } bytes)
-                images.Add(ImageInput.FromBytes(bytes));
-            else
-                continue; // replaced since the message was sent: the newer ingest has its own message
-            work.Add(message);
+            // One catalog look-up per message: whether it still needs encoding, and (unless this process's gateway
+            // left the decoded tensor) its image. Null: indexed already, or replaced since (the newer ingest has its
+            // own message).
+            var image = preprocessed.TryTake(hash, out var tensor)
+                ? catalog.NeedsEncoding(id, hash) ? ImageInput.FromTensor(tensor) : null
+                : catalog.ImageToEncode(id, hash) is { } bytes ? ImageInput.FromBytes(bytes) : null;
+            if (image is null)
+                continue;
+            images.Add(image);
+            work.Add(item.Message);
         }
         if (work.Count == 0)
             return;

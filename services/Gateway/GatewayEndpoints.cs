@@ -78,8 +78,7 @@ public static class GatewayEndpoints
                 var limit = ParseK(k);
                 var image = await ReadImageBodyAsync(request, ct);
                 // Decoded and checked here, so a bad photo is refused at once; the encoder gets the tensor, not the bytes.
-                var tensor = new float[images.TensorLength];
-                images.Preprocess(image, tensor);
+                var tensor = images.PreprocessWithInfo(image).Tensor;
                 return Results.Ok(new SearchResponse(await RetrieveAsync(grains, r => r.SearchImage(ImageInput.FromTensor(tensor), limit), ct)));
             })
             .WithName("SearchByImage")

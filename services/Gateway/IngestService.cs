@@ -22,8 +22,7 @@ public sealed class IngestService(ProductCatalog catalog, ImagePreprocessor imag
     {
         product = ProductValidation.Validate(product);
         // A full decode, not just the header: a truncated file must fail here, not later in the encoder.
-        var tensor = new float[images.TensorLength];
-        images.Preprocess(image, tensor);
+        var tensor = images.PreprocessWithInfo(image).Tensor;
 
         var hash = ProductCatalog.ComputeContentHash(product, image);
         if (catalog.RecordIngest(product, image, hash) == IngestOutcome.Unchanged)

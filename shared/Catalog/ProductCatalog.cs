@@ -134,13 +134,17 @@ public sealed class ProductCatalog
         return reader.Read() ? ReadRecord(reader) : null;
     }
 
-    /// <summary>The image of the product's content <paramref name="contentHash"/>; null when the product is gone or its content was replaced.</summary>
-    public byte[]? GetImage(string id, string contentHash)
+    /// <summary>
+    /// The image of content <paramref name="contentHash"/> when it still needs encoding (as <see cref="NeedsEncoding"/>
+    /// says), in the same look-up; null when the product is gone, its content was replaced, or it is indexed already.
+    /// </summary>
+    public byte[]? ImageToEncode(string id, string contentHash)
     {
         using var connection = Open();
-        using var command = Command(connection, "SELECT image FROM products WHERE id = $id AND content_hash = $hash");
+        using var command = Command(connection, "SELECT image FROM products WHERE id = $id AND content_hash = $hash AND status != $indexed");
         command.Parameters.AddWithValue("$id", id);
         command.Parameters.AddWithValue("$hash", contentHash);
+        command.Parameters.AddWithValue("$indexed", (int)ProductStatus.Indexed);
         return command.ExecuteScalar() as byte[];
     }
 

@@ -70,8 +70,9 @@ public sealed class CatalogTests : IDisposable
         var pending = Assert.Single(reopened.Pending());
         Assert.Equal("m1", pending.Product.Id);
         Assert.Equal("h", pending.ContentHash);
-        Assert.Equal([7, 8, 9], reopened.GetImage("m1", "h"));
-        Assert.Null(reopened.GetImage("m1", "an older content hash"));
+        Assert.Equal([7, 8, 9], reopened.ImageToEncode("m1", "h"));
+        Assert.Null(reopened.ImageToEncode("m1", "an older content hash"));
+        Assert.Null(reopened.ImageToEncode("m2", "h2")); // indexed: nothing to encode
         Assert.Equal("red", pending.Product.Attributes!["color"]);
         Assert.Equal(1, reopened.CountByStatus()[ProductStatus.Indexed]);
     }

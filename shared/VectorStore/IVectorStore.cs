@@ -54,6 +54,14 @@ public interface IVectorStore
 
     /// <summary>Points like the positive examples and unlike the negative ones, closest first; example points themselves are never returned.</summary>
     ValueTask<IReadOnlyList<ScoredPoint>> RecommendAsync(string collection, RecommendRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The points scoring highest against a sparse query in one named sparse space, highest first: the sum over the
+    /// indices query and point share of query value × point value, each term weighted by its inverse document
+    /// frequency when the space has <see cref="SparseVectorParams.Idf"/>. Points sharing no index with the query are
+    /// not returned.
+    /// </summary>
+    ValueTask<IReadOnlyList<ScoredPoint>> SearchSparseAsync(string collection, SparseSearchRequest request, CancellationToken cancellationToken = default);
 }
 
 /// <summary>How closeness is measured in a named vector space.</summary>
@@ -72,9 +80,27 @@ public enum Distance
 /// <summary>One named vector space: its dimension and distance.</summary>
 public sealed record VectorParams(int Size, Distance Distance);
 
-/// <summary>The named vector spaces of a collection.</summary>
+/// <summary>
+/// One named sparse vector space (term weights keyed by a term id, for lexical search). With <paramref name="Idf"/>
+/// each term's contribution to a score is multiplied by its inverse document frequency over the collection,
+/// <c>ln(1 + (N − n + 0.5) / (n + 0.5))</c> for N points of which n have the term (BM25's IDF, as Qdrant's
+/// <c>idf</c> modifier computes it), so stored values can be term frequencies that never need rewriting.
+/// </summary>
+public sealed record SparseVectorParams(bool Idf = false);
+
+/// <summary>A sparse vector: distinct indices and their values, in any order (engines may sort them).</summary>
+public sealed record SparseVector(uint[] Indices, float[] Values)
+{
+    /// <summary>The most non-zero entries one sparse vector may have.</summary>
+    public const int MaxEntries = 65536;
+}
+
+/// <summary>The named vector spaces of a collection: dense ones, and sparse ones (<see cref="SparseVectors"/>).</summary>
 public sealed record CollectionSchema(IReadOnlyDictionary<string, VectorParams> Vectors)
 {
+    /// <summary>The named sparse vector spaces; names are shared with <see cref="Vectors"/> and must not repeat.</summary>
+    public IReadOnlyDictionary<string, SparseVectorParams> SparseVectors { get; init; } = new Dictionary<string, SparseVectorParams>();
+
     public VectorParams this[string vector] => Vectors.TryGetValue(vector, out var p)
         ? p
         : throw new VectorStoreException(VectorStoreErrorKind.BadRequest,
@@ -108,7 +134,11 @@ public sealed record CollectionSchema(IReadOnlyDictionary<string, VectorParams> 
 /// A point: an id (1..256 characters), one vector per named space it has, and a payload that is a JSON object
 /// (<c>"{}"</c> when there is none). Returned points carry vectors only when they were asked for.
 /// </summary>
-public sealed record VectorPoint(string Id, IReadOnlyDictionary<string, float[]> Vectors, string Payload = "{}");
+public sealed record VectorPoint(string Id, IReadOnlyDictionary<string, float[]> Vectors, string Payload = "{}")
+{
+    /// <summary>The point's sparse vectors, by named sparse space; a point needs at least one dense or sparse vector.</summary>
+    public IReadOnlyDictionary<string, SparseVector>? Sparse { get; init; }
+}
 
 /// <summary>A hit: its id, score (see <see cref="IVectorStore"/> for what scores mean), and payload and vectors when asked for.</summary>
 public sealed record ScoredPoint(string Id, float Score, string? Payload = null, IReadOnlyDictionary<string, float[]>? Vectors = null);
@@ -136,6 +166,19 @@ public sealed record SearchRequest(string Vector, ReadOnlyMemory<float> Query, i
 
     /// <summary>Exact search (full scan) instead of the approximate index.</summary>
     public bool Exact { get; init; }
+}
+
+/// <summary>A search in one named sparse vector space (see <see cref="IVectorStore.SearchSparseAsync"/>).</summary>
+/// <param name="Limit">How many hits at most (1..10000).</param>
+public sealed record SparseSearchRequest(string Vector, SparseVector Query, int Limit)
+{
+    public Filter? Filter { get; init; }
+
+    /// <summary>Only hits scoring at least this much.</summary>
+    public float? ScoreThreshold { get; init; }
+
+    public int Offset { get; init; }
+    public bool WithPayload { get; init; } = true;
 }
 
 /// <summary>How a recommendation combines its examples.</summary>

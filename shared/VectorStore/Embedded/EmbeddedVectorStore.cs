@@ -177,6 +177,10 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
     public ValueTask<IReadOnlyList<ScoredPoint>> SearchAsync(string collection, SearchRequest request, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(Get(collection).Search(request));
 
+    // Sparse spaces are being added (issue 9); until then a sparse search is refused with the reason.
+    public ValueTask<IReadOnlyList<ScoredPoint>> SearchSparseAsync(string collection, SparseSearchRequest request, CancellationToken cancellationToken = default) =>
+        throw new VectorStoreException(VectorStoreErrorKind.BadRequest, "sparse vectors are not supported by this engine yet");
+
     public ValueTask<IReadOnlyList<ScoredPoint>> RecommendAsync(string collection, RecommendRequest request, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(Get(collection).Recommend(request));
 

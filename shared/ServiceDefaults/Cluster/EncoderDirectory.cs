@@ -6,8 +6,10 @@ using Platform.Contracts.Grains;
 namespace Platform.ServiceDefaults.Cluster;
 
 /// <summary>
-/// Finds the encoder grains of the cluster: one per device per silo, from the silos' metadata. Queries prefer an
-/// encoder on the calling silo (no network hop for a shopper's words); ingest work is spread over all of them.
+/// Finds the encoder grains of the cluster: one per device per silo, from the silos' metadata. Work goes to an
+/// encoder on the calling silo when it has any (no network hop for a shopper's words or a product's image; ingest is
+/// spread over encoder processes by the bus, whose queue they share as competing consumers); a silo without one
+/// spreads its calls over all of them.
 /// Runs inside silos (the gateway never encodes itself: it calls the retrieval grain).
 /// </summary>
 public sealed class EncoderDirectory(
@@ -32,7 +34,7 @@ public sealed class EncoderDirectory(
         return keys;
     }
 
-    /// <summary>An encoder for <paramref name="priority"/> work; throws with the reason when the cluster has none.</summary>
+    /// <summary>An encoder for <paramref name="priority"/> work (either kind prefers this silo's); throws with the reason when the cluster has none.</summary>
     public IEncoderGrain Pick(EncodePriority priority)
     {
         var keys = Keys();
@@ -43,7 +45,7 @@ public sealed class EncoderDirectory(
                 $"('{EncoderKey.AcceleratorMetadata}'). Start an encoder silo, or check its Orleans:Metadata:{EncoderKey.AcceleratorMetadata} setting.");
         }
         var localCount = keys.TakeWhile(k => EncoderKey.Parse(k).Silo?.Equals(local.SiloAddress) == true).Count();
-        var turn = (int)((ulong)Interlocked.Increment(ref _next) % (ulong)(priority == EncodePriority.Query && localCount > 0 ? localCount : keys.Count));
+        var turn = (int)((ulong)Interlocked.Increment(ref _next) % (ulong)(localCount > 0 ? localCount : keys.Count));
         return grains.GetGrain<IEncoderGrain>(keys[turn]);
     }
 }

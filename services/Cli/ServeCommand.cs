@@ -23,8 +23,16 @@ public static class ServeCommand
         var noDemo = new Option<bool>("--no-demo") { Description = "Do not load the bundled demo catalog into an empty data directory" };
         var maxBody = new Option<int>("--max-body-mb") { Description = "Largest request body accepted, in MiB", DefaultValueFactory = _ => 16 };
         var dashboard = new Option<bool>("--dashboard") { Description = "Serve the Orleans dashboard under /dashboard (it has no authentication of its own)" };
+        var role = new Option<string>("--role")
+        {
+            Description = "Which service this process runs: all (every service in one process), gateway, encoder, retrieval or indexer; " +
+                "the distributed providers come from configuration (Orleans, Bus, Catalog, VectorStore sections; environment variables like Orleans__Membership=redis)",
+            DefaultValueFactory = _ => Roles.All,
+        };
+        role.AcceptOnlyFromAmong(Roles.Names);
 
-        var command = new Command("serve", "Run all services in one process (embedded mode)") { urls, data, model, device, threads, catalog, noDemo, maxBody, dashboard };
+        var command = new Command("serve", "Run the platform: every service in one process (embedded defaults), or one service of a distributed deployment (--role)")
+            { urls, data, model, device, threads, catalog, noDemo, maxBody, dashboard, role };
         command.SetAction(async (result, ct) =>
         {
             if (result.GetValue(catalog) is { Exists: false } missing)
@@ -42,6 +50,21 @@ public static class ServeCommand
                 Console.Error.WriteLine("--max-body-mb must be at least 1");
                 return 2;
             }
+            var chosen = result.GetValue(role)!;
+            if (chosen != Roles.All)
+            {
+                return await Roles.RunAsync(chosen, new Dictionary<string, string?>
+                {
+                    ["Platform:Data"] = result.GetValue(data)!.FullName,
+                    ["Platform:Model"] = result.GetValue(model)?.FullName ?? ModelLocator.Default(),
+                    ["Platform:Devices"] = result.GetValue(device),
+                    ["Encoder:IntraOpThreads"] = result.GetValue(threads).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ["Gateway:MaxBodyMb"] = result.GetValue(maxBody).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ["Gateway:CatalogFile"] = result.GetValue(catalog)?.FullName,
+                    ["Orleans:Dashboard"] = result.GetValue(dashboard) ? "true" : null,
+                }, result.GetValue(urls)!, ct);
+            }
+
             WebApplication app;
             try
             {

@@ -59,14 +59,17 @@ public static class GatewayRegistration
     }
 }
 
-/// <summary>The gateway's own start when it runs alone: re-send what was accepted but not indexed.</summary>
-internal sealed class GatewayStartup(IngestService ingest, CatalogLoadState load, Microsoft.Extensions.Logging.ILogger<GatewayStartup> logger)
-    : Microsoft.Extensions.Hosting.BackgroundService
+/// <summary>The gateway's own start when it runs alone: re-send what was accepted but not indexed, then load the catalog file if one is set.</summary>
+internal sealed class GatewayStartup(IngestService ingest, CatalogLoader catalog, CatalogLoadState load, GatewayStartupOptions options,
+    Microsoft.Extensions.Logging.ILogger<GatewayStartup> logger) : Microsoft.Extensions.Hosting.BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(logger, "Images: {Vips}", VipsRuntime.Describe());
         await ingest.ResendPendingAsync(stoppingToken);
-        load.Complete(); // alone, the gateway loads no catalog file at start
+        if (options.CatalogFile is { } file)
+            await catalog.LoadAsync(file, onlyWhenEmpty: false, stoppingToken);
+        else
+            load.Complete();
     }
 }

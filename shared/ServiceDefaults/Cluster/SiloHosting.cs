@@ -18,7 +18,9 @@ public sealed record SiloSettings
     public const string Localhost = "localhost";
     public const string Redis = "redis";
 
-    /// <summary><c>localhost</c>: a one-silo cluster in this process (the one-process mode); <c>redis</c>: membership
+    /// <summary>
+    /// <c>Orleans:Membership</c> (not <c>Orleans:Clustering</c>, which Orleans itself reads as its own provider
+    /// section). <c>localhost</c>: a one-silo cluster in this process (the one-process mode); <c>redis</c>: membership
     /// in the Redis named by <see cref="RedisConnection"/>, so silos and clients of separate processes and machines
     /// find one another.</summary>
     public string Clustering { get; init; } = Localhost;
@@ -54,16 +56,16 @@ public sealed record SiloSettings
 
     public bool IsRedis => string.Equals(Clustering, Redis, StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Reads the <c>Orleans</c> section: <c>Clustering</c>, <c>Redis</c>, <c>ClusterId</c>, <c>ServiceId</c>,
+    /// <summary>Reads the <c>Orleans</c> section: <c>Membership</c>, <c>Redis</c>, <c>ClusterId</c>, <c>ServiceId</c>,
     /// <c>AdvertisedIP</c>, <c>SiloName</c>, <c>SiloPort</c>, <c>GatewayPort</c>, <c>Persistence</c>,
     /// <c>Metadata:accelerator</c> (comma-separated), <c>Dashboard</c>; and checks that they fit together.</summary>
     public static SiloSettings From(IConfiguration configuration)
     {
         var section = configuration.GetSection("Orleans");
-        var clustering = section["Clustering"] ?? Localhost;
+        var clustering = section["Membership"] ?? Localhost;
         var redis = string.Equals(clustering, Redis, StringComparison.OrdinalIgnoreCase);
         if (!redis && !string.Equals(clustering, Localhost, StringComparison.OrdinalIgnoreCase))
-            throw new InvalidOperationException($"Orleans:Clustering '{clustering}' is not known; use '{Localhost}' (one process) or '{Redis}'.");
+            throw new InvalidOperationException($"Orleans:Membership '{clustering}' is not known; use '{Localhost}' (one process) or '{Redis}'.");
         var persistence = section["Persistence"] ?? (redis ? Redis : "memory");
         if (persistence is not ("memory" or Redis))
             throw new InvalidOperationException($"Orleans:Persistence '{persistence}' is not known; use 'memory' or '{Redis}'.");

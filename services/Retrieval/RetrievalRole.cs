@@ -1,0 +1,44 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Platform.Inference;
+using Platform.Search;
+using Platform.Search.Cluster;
+using Platform.ServiceDefaults;
+using Platform.ServiceDefaults.Cluster;
+
+namespace Platform.Retrieval;
+
+/// <summary>The retrieval service as a process of its own (its Program.cs, or <c>platform serve --role retrieval</c>), from configuration.</summary>
+public static class RetrievalRole
+{
+    /// <summary>
+    /// A silo without accelerators hosting retrieval grains over the vector store named by <c>VectorStore:Provider</c>.
+    /// With the embedded engine this silo holds the store and serves it to the cluster (the indexer writes through it).
+    /// </summary>
+    public static WebApplicationBuilder AddRetrievalRole(this WebApplicationBuilder builder)
+    {
+        var settings = PlatformSettings.From(builder.Configuration);
+        builder.AddServiceDefaults();
+        builder.AddPlatformSilo(SiloSettings.From(builder.Configuration) with { Accelerators = [] });
+        builder.Services.AddProductVectorStore(builder.Configuration, settings.DataDirectory);
+        builder.AddRetrievalService(new RetrievalServiceOptions(settings.DataDirectory, ModelPackage.Load(settings.RequireModel()).EmbeddingDim));
+        builder.Services.AddHostedService<LexicalStartup>();
+        return builder;
+    }
+
+    public static WebApplication MapRetrievalRole(this WebApplication app)
+    {
+        app.MapDefaultEndpoints();
+        app.MapPlatformDashboard();
+        return app;
+    }
+}
+
+/// <summary>The lexical index is held in memory until lexical terms move into the store: rebuilt from it at start.</summary>
+internal sealed class LexicalStartup(ProductIndex index) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => index.RebuildLexicalAsync(cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

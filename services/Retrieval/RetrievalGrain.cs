@@ -1,4 +1,5 @@
 using Orleans.Concurrency;
+using Orleans.Runtime;
 using Platform.Contracts.Grains;
 using Platform.Inference.Imaging;
 using Platform.ServiceDefaults.Cluster;
@@ -14,16 +15,37 @@ public sealed class RetrievalGrain(SearchService search) : Grain, IRetrievalGrai
     public async Task<SearchHit[]> SearchImage(ImageInput image, int k) => [.. await search.SearchImageAsync(image, k)];
 }
 
-/// <summary>Query encodes through the cluster's encoder grains, at query priority.</summary>
+/// <summary>
+/// Query encodes through the cluster's encoder grains, at query priority. An encoder that cannot be reached (its silo
+/// was just killed and is not yet declared dead) costs a shopper one failed try, not the search: the next encoder is
+/// asked, up to <see cref="Attempts"/> times.
+/// </summary>
 public sealed class GrainQueryEncoder(EncoderDirectory encoders) : IQueryEncoder
 {
+    private const int Attempts = 3;
+
     public async Task<float[]> EncodeTextAsync(string text, CancellationToken cancellationToken) =>
-        (await encoders.Pick(EncodePriority.Query).EncodeTexts([text], EncodePriority.Query).WaitAsync(cancellationToken))[0];
+        (await WithFailover(e => e.EncodeTexts([text], EncodePriority.Query), cancellationToken))[0];
 
     public async Task<float[]> EncodeImageAsync(ImageInput image, CancellationToken cancellationToken)
     {
-        var result = (await encoders.Pick(EncodePriority.Query).EncodeImages([image], EncodePriority.Query).WaitAsync(cancellationToken))[0];
+        var result = (await WithFailover(e => e.EncodeImages([image], EncodePriority.Query), cancellationToken))[0];
         // The gateway validated the image already; a refusal here is the encoder's word on it, passed on as such.
         return result.Vector ?? throw new ImageRejectedException(ImageRejectReason.Corrupt, result.Rejected ?? "the image was refused");
+    }
+
+    private async Task<T> WithFailover<T>(Func<IEncoderGrain, Task<T>> call, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await call(encoders.Pick(EncodePriority.Query)).WaitAsync(cancellationToken);
+            }
+            catch (Exception e) when (attempt < Attempts && e is SiloUnavailableException or OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException or TimeoutException)
+            {
+                // the directory hands out the next encoder on the next pick
+            }
+        }
     }
 }

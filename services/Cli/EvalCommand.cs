@@ -143,7 +143,7 @@ public static class EvalCommand
         systems.Add(client is not null ? new HttpFusedSystem(client) : new FusedSystem(new SearchService(new DirectQueryEncoder(encoder!), index.Index, new FusionOptions())));
         if (embeddings is not null)
             systems.Add(new VectorSystem(index.Index, embeddings));
-        systems.Add(new LexicalSystem(index.Index.Lexical));
+        systems.Add(new LexicalSystem(index.Index));
 
         // Tasks.
         var tasks = new List<EvalTask>();

@@ -30,21 +30,21 @@ public static class IndexerRegistration
 }
 
 /// <summary>
-/// What the index needs before ingest work is re-sent at start: the collection for the model in use, the lexical
-/// index rebuilt from the store's payloads, and products the catalog calls indexed but the store lacks (a store lost
-/// or replaced, or a collection remade for a model of another dimension) put back to pending, to be encoded again.
+/// What the index needs before ingest work is re-sent at start: the collection for the model in use, and products the
+/// catalog calls indexed but the store lacks (a store lost or replaced, or a collection remade for another schema: a
+/// model of another dimension, or new lexical spaces) put back to pending, to be encoded again.
 /// </summary>
 public sealed class IndexStartup(ProductIndex index, ProductCatalog catalog, ILogger<IndexStartup> logger)
 {
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         await index.EnsureCollectionAsync(cancellationToken);
-        var present = await index.RebuildLexicalAsync(cancellationToken);
+        var present = await index.StoredIdsAsync(cancellationToken);
         var lost = catalog.IndexedIds().Where(id => !present.Contains(id)).ToList();
         if (lost.Count == 0)
             return;
         var requeued = catalog.MarkPending(lost);
         logger.LogWarning("{Count} products marked indexed are not in the vector store{Why}; encoding them again",
-            requeued, index.Recreated ? " (its collection was remade for a model of another dimension)" : "");
+            requeued, index.Recreated ? " (its collection was remade for another schema: a model of another dimension, or new lexical spaces)" : "");
     }
 }

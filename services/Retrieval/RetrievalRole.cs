@@ -1,8 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Platform.Inference;
-using Platform.Search;
 using Platform.Search.Cluster;
 using Platform.ServiceDefaults;
 using Platform.ServiceDefaults.Cluster;
@@ -23,7 +21,6 @@ public static class RetrievalRole
         builder.AddPlatformSilo(SiloSettings.From(builder.Configuration) with { Accelerators = [] });
         builder.Services.AddProductVectorStore(builder.Configuration, settings.DataDirectory);
         builder.AddRetrievalService(new RetrievalServiceOptions(settings.DataDirectory, ModelPackage.Load(settings.RequireModel()).EmbeddingDim));
-        builder.Services.AddHostedService<LexicalStartup>();
         return builder;
     }
 
@@ -33,12 +30,4 @@ public static class RetrievalRole
         app.MapPlatformDashboard();
         return app;
     }
-}
-
-/// <summary>The lexical index is held in memory until lexical terms move into the store: rebuilt from it at start.</summary>
-internal sealed class LexicalStartup(ProductIndex index) : IHostedService
-{
-    public Task StartAsync(CancellationToken cancellationToken) => index.RebuildLexicalAsync(cancellationToken);
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -47,7 +47,8 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
         var vector = await encoder.EncodeTextAsync(query, cancellationToken);
         var byText = await index.SearchAsync(ProductIndex.TextVector, vector, candidates, cancellationToken: cancellationToken);
         var byImage = await index.SearchAsync(ProductIndex.ImageVector, vector, candidates, cancellationToken: cancellationToken);
-        var lexical = index.Lexical.Search(query, candidates);
+        var lexical = await index.SearchLexicalAsync(query, candidates, cancellationToken: cancellationToken);
+        var titleMatches = await index.TitleMatchesAsync(query, candidates, cancellationToken: cancellationToken);
 
         var fused = new Dictionary<string, double>(StringComparer.Ordinal);
         void Add(IEnumerable<string> ranked, double weight)
@@ -57,11 +58,11 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
                 fused[id] = fused.GetValueOrDefault(id) + weight / (fusion.RankConstant + ++rank);
         }
         Add(lexical.Select(h => h.Id), fusion.LexicalWeight);
-        Add(index.Lexical.TitleMatches(query, candidates), fusion.TitleMatchWeight);
+        Add(titleMatches.Select(h => h.Id), fusion.TitleMatchWeight);
         Add(byText.Select(h => h.Id), fusion.TextVectorWeight);
         Add(byImage.Select(h => h.Id), fusion.ImageVectorWeight);
 
-        var payloads = byText.Concat(byImage).DistinctBy(h => h.Id).ToDictionary(h => h.Id, h => h.Payload!);
+        var payloads = byText.Concat(byImage).Concat(lexical).Concat(titleMatches).DistinctBy(h => h.Id).ToDictionary(h => h.Id, h => h.Payload!);
         var ranked = fused.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Take(k).ToList();
         var missing = ranked.Select(p => p.Key).Where(id => !payloads.ContainsKey(id)).ToList();
         if (missing.Count > 0)
@@ -69,7 +70,8 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
             foreach (var (id, payload) in await index.GetPayloadsAsync(missing, cancellationToken))
                 payloads[id] = payload;
         }
-        // A lexical hit whose point has just been deleted has no payload: it is skipped.
+        // Every signal's hits carry payloads; a look-up is left only for a hit whose payload was not asked for, and a
+        // point deleted between the searches and that look-up is skipped.
         return [.. ranked.Where(p => payloads.ContainsKey(p.Key)).Select(p => ToHit(p.Key, p.Value, payloads[p.Key]))];
     }
 

@@ -9,18 +9,29 @@ namespace Platform.Search;
 public sealed record ProductPayload(ProductInfo Product, string ContentHash, string Model);
 
 /// <summary>
-/// The searchable catalog: product vectors and payloads in one collection of the vector store, plus the lexical
-/// index built over the same payloads. The one place that writes both, so they never disagree. The collection is
-/// created on first use with the model's dimension; if it exists with another schema (the model changed), it is
-/// dropped and made again, and <see cref="Recreated"/> says so, so the products can be encoded again.
+/// The searchable catalog: one point per product in one collection of the vector store, holding its image and text
+/// embeddings, its lexical terms as sparse vectors (<see cref="LexicalTerms"/>: BM25 and the title match) and its
+/// payload, written together so they never disagree. Nothing is held in memory: every replica reading the store
+/// serves lexical search at once, with no index to rebuild. The collection is created on first use with the
+/// model's dimension; if it exists with another schema (the model changed, or the lexical spaces did), it is dropped
+/// and made again, and <see cref="Recreated"/> says so, so the products can be encoded again.
 /// </summary>
-public sealed class ProductIndex(IVectorStore store, LexicalIndex lexical, ProductIndex.Settings settings)
+public sealed class ProductIndex(IVectorStore store, ProductIndex.Settings settings)
 {
     public const string ImageVector = "image";
     public const string TextVector = "text";
 
-    /// <summary>The collection and the embedding dimension of the model in use.</summary>
-    public sealed record Settings(int Dimension, string Collection = "products");
+    /// <summary>Sparse, with IDF: BM25's saturated term frequencies over the product's text.</summary>
+    public const string LexicalVector = "lexical";
+
+    /// <summary>Sparse, without IDF: the title's terms, for the title-match signal.</summary>
+    public const string TitleVector = "title";
+
+    /// <summary>The collection, the embedding dimension of the model in use, and BM25's average document length.</summary>
+    public sealed record Settings(int Dimension, string Collection = "products")
+    {
+        public double LexicalAverageLength { get; init; } = LexicalTerms.AverageLength;
+    }
 
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -30,8 +41,6 @@ public sealed class ProductIndex(IVectorStore store, LexicalIndex lexical, Produ
     public IVectorStore Store => store;
 
     public string Collection => settings.Collection;
-
-    public LexicalIndex Lexical => lexical;
 
     /// <summary>True when start-up found the collection with another schema and replaced it (its vectors are gone).</summary>
     public bool Recreated { get; private set; }
@@ -47,7 +56,10 @@ public sealed class ProductIndex(IVectorStore store, LexicalIndex lexical, Produ
             if (_ready)
                 return;
             var vectors = new VectorParams(settings.Dimension, Distance.Cosine);
-            var schema = new CollectionSchema(new Dictionary<string, VectorParams> { [ImageVector] = vectors, [TextVector] = vectors });
+            var schema = new CollectionSchema(new Dictionary<string, VectorParams> { [ImageVector] = vectors, [TextVector] = vectors })
+            {
+                SparseVectors = new Dictionary<string, SparseVectorParams> { [LexicalVector] = new(Idf: true), [TitleVector] = new(Idf: false) },
+            };
             var existing = await store.GetCollectionAsync(settings.Collection, cancellationToken);
             if (existing is not null && !existing.SameAs(schema))
             {
@@ -72,8 +84,39 @@ public sealed class ProductIndex(IVectorStore store, LexicalIndex lexical, Produ
             [ImageVector] = embedded.ImageEmbedding,
             [TextVector] = embedded.TextEmbedding,
         };
-        await store.UpsertAsync(settings.Collection, [new VectorPoint(embedded.Product.Id, vectors, JsonSerializer.Serialize(payload, Json))], cancellationToken);
-        AddToLexical(payload.Product);
+        var (lexical, title) = LexicalTerms.Of(embedded.Product, settings.LexicalAverageLength);
+        var sparse = new Dictionary<string, SparseVector>();
+        // A text without a single token (punctuation only) has no terms: the point then lacks that space.
+        if (lexical.Indices.Length > 0)
+            sparse[LexicalVector] = lexical;
+        if (title.Indices.Length > 0)
+            sparse[TitleVector] = title;
+        var point = new VectorPoint(embedded.Product.Id, vectors, JsonSerializer.Serialize(payload, Json)) { Sparse = sparse };
+        await store.UpsertAsync(settings.Collection, [point], cancellationToken);
+    }
+
+    /// <summary>The best <paramref name="limit"/> products for <paramref name="query"/> by BM25, best first; only products sharing a term, with payloads.</summary>
+    public async ValueTask<IReadOnlyList<ScoredPoint>> SearchLexicalAsync(string query, int limit, Filter? filter = null, CancellationToken cancellationToken = default)
+    {
+        await EnsureCollectionAsync(cancellationToken);
+        var terms = LexicalTerms.Query(query);
+        if (terms.Indices.Length == 0)
+            return [];
+        return await store.SearchSparseAsync(settings.Collection, new SparseSearchRequest(LexicalVector, terms, limit) { Filter = filter }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Products whose title holds every word of <paramref name="query"/>, closest titles (fewest other words) first, with
+    /// payloads: a shopper who types a product's name, or the words that set it apart, expects it at the top.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<ScoredPoint>> TitleMatchesAsync(string query, int limit, Filter? filter = null, CancellationToken cancellationToken = default)
+    {
+        await EnsureCollectionAsync(cancellationToken);
+        var terms = LexicalTerms.Query(query);
+        if (terms.Indices.Length == 0)
+            return [];
+        var request = new SparseSearchRequest(TitleVector, terms, limit) { Filter = filter, ScoreThreshold = LexicalTerms.TitleMatchThreshold(terms) };
+        return await store.SearchSparseAsync(settings.Collection, request, cancellationToken);
     }
 
     /// <summary>The <paramref name="limit"/> products nearest to <paramref name="query"/> in one vector space, with payloads.</summary>
@@ -111,36 +154,22 @@ public sealed class ProductIndex(IVectorStore store, LexicalIndex lexical, Produ
         } while (offset is not null);
     }
 
-    /// <summary>Rebuilds the lexical index from the store's payloads (on start-up); returns the ids the store holds.</summary>
-    public async Task<IReadOnlySet<string>> RebuildLexicalAsync(CancellationToken cancellationToken = default)
+    /// <summary>The ids of every indexed product (a scroll without payloads or vectors), for the start-up check.</summary>
+    public async Task<IReadOnlySet<string>> StoredIdsAsync(CancellationToken cancellationToken = default)
     {
+        await EnsureCollectionAsync(cancellationToken);
         var ids = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var (id, payload) in ScrollAsync(cancellationToken))
+        string? offset = null;
+        do
         {
-            AddToLexical(payload.Product);
-            ids.Add(id);
-        }
+            var page = await store.ScrollAsync(settings.Collection, new ScrollRequest(Limits.MaxLimit) { Offset = offset, WithPayload = false }, cancellationToken);
+            foreach (var point in page.Points)
+                ids.Add(point.Id);
+            offset = page.NextOffset;
+        } while (offset is not null);
         return ids;
     }
 
     public static ProductPayload ReadPayload(string json) =>
         JsonSerializer.Deserialize<ProductPayload>(json, Json) ?? throw new InvalidDataException("empty product payload");
-
-    /// <summary>
-    /// Attributes named <c>title_xx</c> (for example <c>title_zh</c>) are the product's title in another language:
-    /// they count as title text, for ranking and for the title-match signal.
-    /// </summary>
-    private void AddToLexical(ProductInfo product)
-    {
-        var titles = new List<string> { product.Title };
-        var fields = new List<string?> { product.Category, product.Description };
-        foreach (var (key, value) in product.Attributes ?? new Dictionary<string, string>())
-        {
-            if (key.StartsWith("title_", StringComparison.Ordinal))
-                titles.Add(value);
-            else
-                fields.Add(value);
-        }
-        lexical.Upsert(product.Id, titles, fields);
-    }
 }

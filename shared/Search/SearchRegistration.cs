@@ -15,7 +15,6 @@ public static class SearchRegistration
     {
         services.TryAddSingleton<IVectorStore>(_ => EmbeddedVectorStore.Open(Path.Combine(dataDirectory, "vectors")));
         services.TryAddSingleton(new ProductIndex.Settings(dimension));
-        services.TryAddSingleton<LexicalIndex>();
         services.TryAddSingleton<ProductIndex>();
         return services;
     }

@@ -29,7 +29,7 @@ public interface IVectorStore
     ValueTask<bool> DeleteCollectionAsync(string collection, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Inserts or replaces points by id. A point may carry any subset of the collection's named vectors (at least one);
+    /// Inserts or replaces points by id. A point may carry any subset of the collection's named vectors, dense and sparse (at least one);
     /// a replaced point loses the vectors and payload it had. Cosine vectors must not be all zeros.
     /// </summary>
     ValueTask UpsertAsync(string collection, IReadOnlyList<VectorPoint> points, CancellationToken cancellationToken = default);
@@ -59,7 +59,7 @@ public interface IVectorStore
     /// The points scoring highest against a sparse query in one named sparse space, highest first: the sum over the
     /// indices query and point share of query value × point value, each term weighted by its inverse document
     /// frequency when the space has <see cref="SparseVectorParams.Idf"/>. Points sharing no index with the query are
-    /// not returned.
+    /// not returned (an index shared only through a zero value does not count).
     /// </summary>
     ValueTask<IReadOnlyList<ScoredPoint>> SearchSparseAsync(string collection, SparseSearchRequest request, CancellationToken cancellationToken = default);
 }
@@ -88,11 +88,45 @@ public sealed record VectorParams(int Size, Distance Distance);
 /// </summary>
 public sealed record SparseVectorParams(bool Idf = false);
 
-/// <summary>A sparse vector: distinct indices and their values, in any order (engines may sort them).</summary>
+/// <summary>
+/// A sparse vector: distinct indices and their values, in any order (engines store them sorted by index, and return
+/// them so). Entries whose value is zero are kept but never match: a point is a hit only through an index where both
+/// it and the query have a non-zero value.
+/// </summary>
 public sealed record SparseVector(uint[] Indices, float[] Values)
 {
-    /// <summary>The most non-zero entries one sparse vector may have.</summary>
+    /// <summary>The most entries one sparse vector may have.</summary>
     public const int MaxEntries = 65536;
+
+    /// <summary>Throws (<see cref="VectorStoreErrorKind.BadRequest"/>, naming <paramref name="what"/>) unless the vector is well-formed: arrays of one length, at most <see cref="MaxEntries"/>, distinct indices, finite values.</summary>
+    public void Validate(string what)
+    {
+        if (Indices is null || Values is null)
+            throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"{what}: a sparse vector needs both indices and values");
+        if (Indices.Length != Values.Length)
+            throw new VectorStoreException(VectorStoreErrorKind.BadRequest,
+                $"{what}: a sparse vector has {Indices.Length} indices but {Values.Length} values");
+        if (Indices.Length > MaxEntries)
+            throw new VectorStoreException(VectorStoreErrorKind.BadRequest,
+                $"{what}: a sparse vector has at most {MaxEntries} entries, got {Indices.Length}");
+        for (var i = 0; i < Values.Length; i++)
+        {
+            if (!float.IsFinite(Values[i]))
+                throw new VectorStoreException(VectorStoreErrorKind.BadRequest,
+                    $"{what}: the value of index {Indices[i]} is {(float.IsNaN(Values[i]) ? "NaN" : "infinite")}; sparse values must be finite");
+        }
+        if (Indices.Length > 1)
+        {
+            var sorted = (uint[])Indices.Clone();
+            Array.Sort(sorted);
+            for (var i = 1; i < sorted.Length; i++)
+            {
+                if (sorted[i] == sorted[i - 1])
+                    throw new VectorStoreException(VectorStoreErrorKind.BadRequest,
+                        $"{what}: index {sorted[i]} appears more than once; sparse indices must be distinct");
+            }
+        }
+    }
 }
 
 /// <summary>The named vector spaces of a collection: dense ones, and sparse ones (<see cref="SparseVectors"/>).</summary>
@@ -106,26 +140,47 @@ public sealed record CollectionSchema(IReadOnlyDictionary<string, VectorParams> 
         : throw new VectorStoreException(VectorStoreErrorKind.BadRequest,
             $"unknown named vector '{vector}'; this collection has {string.Join(", ", Vectors.Keys.Order(StringComparer.Ordinal).Select(k => $"'{k}'"))}");
 
-    /// <summary>Throws when the schema itself is unusable: no vectors, a bad name, a dimension out of range.</summary>
+    /// <summary>
+    /// Throws when the schema itself is unusable: no vectors at all (dense or sparse), a bad name, a name used for both
+    /// a dense and a sparse space, a dimension out of range.
+    /// </summary>
     public void Validate()
     {
-        if (Vectors is null || Vectors.Count == 0)
-            throw new VectorStoreException(VectorStoreErrorKind.BadRequest, "a collection needs at least one named vector");
+        if (Vectors is null)
+            throw new VectorStoreException(VectorStoreErrorKind.BadRequest, "a collection schema needs its dense vectors (an empty map when it has only sparse ones)");
+        if (SparseVectors is null)
+            throw new VectorStoreException(VectorStoreErrorKind.BadRequest, "a collection schema's sparse vectors must not be null (an empty map when it has none)");
+        if (Vectors.Count == 0 && SparseVectors.Count == 0)
+            throw new VectorStoreException(VectorStoreErrorKind.BadRequest, "a collection needs at least one named vector, dense or sparse");
         foreach (var (name, p) in Vectors)
         {
             if (!Names.IsValid(name))
                 throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"named vector '{name}': {Names.Rule}");
+            if (p is null)
+                throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"named vector '{name}' has no parameters");
             if (p.Size is < 1 or > MaxDimension)
                 throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"named vector '{name}': size must be 1..{MaxDimension}, got {p.Size}");
             if (!Enum.IsDefined(p.Distance))
                 throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"named vector '{name}': unknown distance {p.Distance}");
         }
+        foreach (var (name, p) in SparseVectors)
+        {
+            if (!Names.IsValid(name))
+                throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"sparse vector '{name}': {Names.Rule}");
+            if (p is null)
+                throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"sparse vector '{name}' has no parameters");
+            // One namespace for both kinds: a point's vectors and a query name a space without saying which kind it is in Qdrant.
+            if (Vectors.ContainsKey(name))
+                throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"'{name}' is named both as a dense and as a sparse vector; names must not repeat");
+        }
     }
 
-    /// <summary>Same vector names, sizes and distances.</summary>
+    /// <summary>Same vector names, sizes and distances, and the same sparse vector names and modifiers.</summary>
     public bool SameAs(CollectionSchema other) =>
         Vectors.Count == other.Vectors.Count
-        && Vectors.All(kv => other.Vectors.TryGetValue(kv.Key, out var p) && p == kv.Value);
+        && Vectors.All(kv => other.Vectors.TryGetValue(kv.Key, out var p) && p == kv.Value)
+        && SparseVectors.Count == other.SparseVectors.Count
+        && SparseVectors.All(kv => other.SparseVectors.TryGetValue(kv.Key, out var p) && p == kv.Value);
 
     public const int MaxDimension = 65536;
 }
@@ -136,7 +191,10 @@ public sealed record CollectionSchema(IReadOnlyDictionary<string, VectorParams> 
 /// </summary>
 public sealed record VectorPoint(string Id, IReadOnlyDictionary<string, float[]> Vectors, string Payload = "{}")
 {
-    /// <summary>The point's sparse vectors, by named sparse space; a point needs at least one dense or sparse vector.</summary>
+    /// <summary>
+    /// The point's sparse vectors, by named sparse space; a point needs at least one dense or sparse vector. Returned
+    /// points carry them (a map, empty when the point has none) only when vectors were asked for.
+    /// </summary>
     public IReadOnlyDictionary<string, SparseVector>? Sparse { get; init; }
 }
 
@@ -177,7 +235,9 @@ public sealed record SparseSearchRequest(string Vector, SparseVector Query, int 
     /// <summary>Only hits scoring at least this much.</summary>
     public float? ScoreThreshold { get; init; }
 
+    /// <summary>Skip this many of the best hits first (paging).</summary>
     public int Offset { get; init; }
+
     public bool WithPayload { get; init; } = true;
 }
 

@@ -1,9 +1,32 @@
+using Platform.Contracts;
 using Platform.Search;
+using Platform.VectorStore;
+using Platform.VectorStore.Embedded;
 
 namespace Platform.Services.Tests;
 
-public sealed class LexicalTests
+/// <summary>Tokens, and lexical search (BM25 and title matches) as <see cref="ProductIndex"/> keeps it in the vector store.</summary>
+public sealed class LexicalTests : IDisposable
 {
+    private readonly string _directory = Directory.CreateTempSubdirectory("platform-lexical-").FullName;
+    private EmbeddedVectorStore? _store;
+    private ProductIndex? _index;
+
+    private ProductIndex Index => _index ??= new ProductIndex(_store ??= EmbeddedVectorStore.Open(_directory, new EmbeddedStoreOptions { Durable = false }), new ProductIndex.Settings(2));
+
+    public void Dispose()
+    {
+        _store?.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private async Task AddAsync(string id, string title, string? description = null, Dictionary<string, string>? attributes = null) =>
+        await Index.UpsertAsync(new ProductEmbedded(new ProductInfo(id, title, description, Attributes: attributes), "hash-" + id, "test", [1f, 0f], [0f, 1f]));
+
+    private async Task<List<string>> LexicalAsync(string query) => [.. (await Index.SearchLexicalAsync(query, 10)).Select(h => h.Id)];
+
+    private async Task<List<string>> TitleMatchesAsync(string query) => [.. (await Index.TitleMatchesAsync(query, 10)).Select(h => h.Id)];
+
     [Fact]
     public void Words_are_lower_cased_and_plurals_folded()
     {
@@ -24,52 +47,118 @@ public sealed class LexicalTests
     }
 
     [Fact]
-    public void A_chinese_name_finds_its_product_above_ones_sharing_a_common_character()
+    public void Term_ids_are_the_32_bit_fnv_1a_hash_of_the_utf8_token()
     {
-        var index = new LexicalIndex();
-        index.Upsert("dress", ["Dress", "连衣裙"], ["衣服, 裙子"]);
-        index.Upsert("coat", ["Lab Coat", "白大褂"], ["外衣, 白衣, 实验服, 衣服"]);
-        index.Upsert("shoe", ["Running Shoe", "跑步鞋"], []);
-        Assert.Equal(["dress"], index.Search("连衣裙", 10).Select(h => h.Id));
-        Assert.Equal(["dress"], index.TitleMatches("连衣裙", 10));
-        Assert.Equal("shoe", index.Search("鞋", 10).Single().Id);
+        // The published FNV-1a test vectors, and a CJK token (UTF-8 E8 A1 A3 E8 A3 99), worked by hand from them.
+        Assert.Equal(0x811c9dc5u, LexicalTerms.TermId(""));
+        Assert.Equal(0xe40c292cu, LexicalTerms.TermId("a"));
+        Assert.Equal(0xbf9cf968u, LexicalTerms.TermId("foobar"));
+        var hash = 0x811c9dc5u;
+        foreach (var b in new byte[] { 0xE8, 0xA1, 0xA3, 0xE8, 0xA3, 0x99 })
+            hash = (hash ^ b) * 16777619u;
+        Assert.Equal(hash, LexicalTerms.TermId("衣裙"));
     }
 
     [Fact]
-    public void Bm25_ranks_documents_with_more_of_the_rare_terms_first()
+    public async Task A_chinese_name_finds_its_product_above_ones_sharing_a_common_character()
     {
-        var index = new LexicalIndex();
-        index.Upsert("a", "Red Ceramic Mug", ["kitchen"]);
-        index.Upsert("b", "Blue Ceramic Vase", ["home"]);
-        index.Upsert("c", "Red Wool Scarf", ["apparel"]);
-        var hits = index.Search("red ceramic", 10);
-        Assert.Equal("a", hits[0].Id);
-        Assert.Equal(["a", "b", "c"], hits.Select(h => h.Id).Order());
-        Assert.Empty(index.Search("bicycle", 10));
+        await AddAsync("dress", "Dress", "衣服, 裙子", new() { ["title_zh"] = "连衣裙" });
+        await AddAsync("coat", "Lab Coat", "外衣, 白衣, 实验服, 衣服", new() { ["title_zh"] = "白大褂" });
+        await AddAsync("shoe", "Running Shoe", attributes: new() { ["title_zh"] = "跑步鞋" });
+        Assert.Equal(["dress"], await LexicalAsync("连衣裙"));
+        Assert.Equal(["dress"], await TitleMatchesAsync("连衣裙"));
+        Assert.Equal(["shoe"], await LexicalAsync("鞋"));
     }
 
     [Fact]
-    public void Title_matches_need_every_query_word_and_prefer_the_closest_title()
+    public async Task Lexical_scores_are_bm25_with_title_terms_weighted_and_the_configured_average_length()
     {
-        var index = new LexicalIndex();
-        index.Upsert("long", "Red Ceramic Coffee Mug Set of Four", []);
-        index.Upsert("exact", "Red Ceramic Mug", []);
-        index.Upsert("partial", "Red Mug", ["ceramic"]);
-        Assert.Equal(["exact", "long"], index.TitleMatches("ceramic red mug", 10));
-        index.Upsert("dress", "红色连衣裙", []);
-        Assert.Equal(["dress"], index.TitleMatches("连衣裙", 10));
+        await AddAsync("a", "Red Ceramic Mug", "kitchen");
+        await AddAsync("b", "Blue Ceramic Vase", "home");
+        await AddAsync("c", "Red Wool Scarf", "apparel");
+
+        var hits = await Index.SearchLexicalAsync("red ceramic", 10);
+
+        // Each product: 3 title tokens × 3 + 1 other = length 10. "red" is in a and c, "ceramic" in a and b; N = 3.
+        static double Bm25(int tf, int length) => tf * 2.2 / (tf + 1.2 * (1 - 0.75 + 0.75 * length / LexicalTerms.AverageLength));
+        var idf2 = Math.Log(1 + (3 - 2 + 0.5) / (2 + 0.5));
+        Assert.Equal(["a", "b", "c"], hits.Select(h => h.Id));
+        Assert.Equal(2 * idf2 * Bm25(3, 10), hits[0].Score, 1e-5);
+        Assert.Equal(idf2 * Bm25(3, 10), hits[1].Score, 1e-5);
+        Assert.Equal(idf2 * Bm25(3, 10), hits[2].Score, 1e-5);
+        Assert.Empty(await LexicalAsync("bicycle"));
+        Assert.Empty(await LexicalAsync("!!!"));
     }
 
     [Fact]
-    public void Reindexing_and_removing_a_document_update_its_terms()
+    public async Task Title_matches_need_every_query_word_and_prefer_the_closest_title()
     {
-        var index = new LexicalIndex();
-        index.Upsert("a", "Red Mug", []);
-        index.Upsert("a", "Green Mug", []);
-        Assert.Empty(index.Search("red", 10));
-        Assert.Equal("a", index.Search("green", 10).Single().Id);
-        index.Remove("a");
-        Assert.Equal(0, index.Count);
-        Assert.Empty(index.Search("mug", 10));
+        await AddAsync("long", "Red Ceramic Coffee Mug Set of Four");
+        await AddAsync("exact", "Red Ceramic Mug");
+        await AddAsync("partial", "Red Mug", "ceramic");
+        Assert.Equal(["exact", "long"], await TitleMatchesAsync("ceramic red mug"));
+        await AddAsync("dress", "红色连衣裙");
+        Assert.Equal(["dress"], await TitleMatchesAsync("连衣裙"));
+    }
+
+    [Fact]
+    public async Task A_title_holding_all_but_one_query_word_is_no_title_match_however_short()
+    {
+        // The tightest cases: a title of exactly the m − 1 words it shares with an m-word query.
+        await AddAsync("two", "Alpha Beta");
+        await AddAsync("four", "Alpha Beta Gamma Delta");
+        await AddAsync("all", "Alpha Beta Gamma Delta Epsilon Zeta Eta Theta Iota Kappa Lambda Mu");
+        Assert.Equal(["four", "all"], await TitleMatchesAsync("alpha beta gamma"));
+        Assert.Equal(["all"], await TitleMatchesAsync("alpha beta gamma delta epsilon"));
+        Assert.Equal(["four", "all"], await TitleMatchesAsync("delta alpha"));
+        Assert.Equal(["two", "four", "all"], await TitleMatchesAsync("beta"));
+    }
+
+    [Fact]
+    public async Task Reindexing_a_product_replaces_its_terms()
+    {
+        await AddAsync("a", "Red Mug");
+        await AddAsync("a", "Green Mug");
+        Assert.Empty(await LexicalAsync("red"));
+        Assert.Empty(await TitleMatchesAsync("red"));
+        Assert.Equal(["a"], await LexicalAsync("green"));
+        Assert.Equal(["a"], await TitleMatchesAsync("green mug"));
+        Assert.Equal(1, await Index.CountAsync());
+    }
+
+    [Fact]
+    public async Task A_collection_without_the_lexical_spaces_is_remade_and_its_products_count_as_lost()
+    {
+        // The collection as the platform made it before lexical terms moved into the store.
+        var directory = Directory.CreateTempSubdirectory("platform-lexical-old-").FullName;
+        try
+        {
+            using (var store = EmbeddedVectorStore.Open(directory))
+            {
+                var dense = new VectorParams(2, Distance.Cosine);
+                await store.CreateCollectionAsync("products", new CollectionSchema(new Dictionary<string, VectorParams> { ["image"] = dense, ["text"] = dense }));
+                await store.UpsertAsync("products", [new VectorPoint("old", new Dictionary<string, float[]> { ["image"] = [1f, 0f], ["text"] = [1f, 0f] })]);
+            }
+            using (var store = EmbeddedVectorStore.Open(directory))
+            {
+                var index = new ProductIndex(store, new ProductIndex.Settings(2));
+                Assert.Empty(await index.StoredIdsAsync());
+                Assert.True(index.Recreated);
+                await index.UpsertAsync(new ProductEmbedded(new ProductInfo("new", "Blue Kettle"), "h", "test", [1f, 0f], [0f, 1f]));
+                Assert.Equal(["new"], await index.StoredIdsAsync());
+                Assert.Equal(["new"], (await index.SearchLexicalAsync("kettle", 5)).Select(h => h.Id));
+            }
+            using (var store = EmbeddedVectorStore.Open(directory))
+            {
+                // Reopened, the schema matches: nothing is remade, and lexical search works at once.
+                var index = new ProductIndex(store, new ProductIndex.Settings(2));
+                Assert.Equal(["new"], (await index.TitleMatchesAsync("kettle blue", 5)).Select(h => h.Id));
+                Assert.False(index.Recreated);
+            }
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 }

@@ -10,7 +10,7 @@ namespace Platform.Cli.Eval;
 /// <summary>
 /// The catalog indexed exactly as the platform indexes it — the encoder's image preprocessing and
 /// <see cref="ProductText"/>, one <see cref="ProductEmbedded"/> per product through <see cref="ProductIndex.UpsertAsync"/>
-/// into an <see cref="EmbeddedVectorStore"/> and the <see cref="LexicalIndex"/> — in a temporary folder deleted on dispose.
+/// into an <see cref="EmbeddedVectorStore"/> (vectors and lexical terms) — in a temporary folder deleted on dispose.
 /// </summary>
 public sealed class EvalIndex : IDisposable
 {
@@ -43,7 +43,7 @@ public sealed class EvalIndex : IDisposable
         var directory = Directory.CreateDirectory(Path.Combine(root, $"platform-eval-{Environment.ProcessId}-{Guid.NewGuid():N}")).FullName;
         var dim = encoder?.Dimension ?? 1;
         var store = EmbeddedVectorStore.Open(directory, new EmbeddedStoreOptions { Durable = false });
-        var result = new EvalIndex(directory, store, new ProductIndex(store, new LexicalIndex(), new ProductIndex.Settings(dim)), encoder is not null);
+        var result = new EvalIndex(directory, store, new ProductIndex(store, new ProductIndex.Settings(dim)), encoder is not null);
         try
         {
             foreach (var batch in catalog.Chunk(QueryEmbeddings.BatchSize))

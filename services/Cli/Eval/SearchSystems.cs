@@ -50,15 +50,15 @@ public sealed class HttpFusedSystem(PlatformClient client) : ISearchSystem
     }
 }
 
-/// <summary><c>lexical</c>: BM25 alone, over the platform's own lexical index. Words only.</summary>
-public sealed class LexicalSystem(LexicalIndex lexical) : ISearchSystem
+/// <summary><c>lexical</c>: BM25 alone, the platform's own lexical search (the store's sparse search). Words only.</summary>
+public sealed class LexicalSystem(ProductIndex index) : ISearchSystem
 {
     public string Name => "lexical";
 
     public bool Supports(QueryKind kind) => kind == QueryKind.Text;
 
-    public Task<IReadOnlyList<string>> SearchAsync(QueryKind kind, string query, int depth, CancellationToken ct) =>
-        Task.FromResult<IReadOnlyList<string>>(lexical.Search(query, depth).Select(h => h.Id).ToList());
+    public async Task<IReadOnlyList<string>> SearchAsync(QueryKind kind, string query, int depth, CancellationToken ct) =>
+        (await index.SearchLexicalAsync(query, depth, cancellationToken: ct)).Select(h => h.Id).ToList();
 }
 
 /// <summary>

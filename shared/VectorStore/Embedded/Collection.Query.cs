@@ -14,7 +14,10 @@ internal sealed partial class Collection
         {
             ValidateId(id, "get");
             if (state.TryGet(id, out var slot, out var record))
-                points.Add(new VectorPoint(record.Id, withVectors ? VectorsOf(state, slot, record) : Empty, record.Payload));
+                points.Add(new VectorPoint(record.Id, withVectors ? VectorsOf(state, slot, record) : Empty, record.Payload)
+                {
+                    Sparse = withVectors ? SparseOf(state, record) : null,
+                });
         }
         return points;
     }
@@ -58,7 +61,10 @@ internal sealed partial class Collection
             if (points.Count == request.Limit)
                 return new ScrollPage(points, record.Id);
             points.Add(new VectorPoint(record.Id, request.WithVectors ? VectorsOf(state, slot, record) : Empty,
-                request.WithPayload ? record.Payload : "{}"));
+                request.WithPayload ? record.Payload : "{}")
+            {
+                Sparse = request.WithVectors ? SparseOf(state, record) : null,
+            });
         }
         return new ScrollPage(points, null);
     }
@@ -97,10 +103,13 @@ internal sealed partial class Collection
     private static int SpaceOf(CollectionState state, string vector)
     {
         var s = state.SpaceIndex(vector ?? "");
-        return s >= 0
-            ? s
-            : throw new VectorStoreException(VectorStoreErrorKind.BadRequest,
-                $"unknown named vector '{vector}'; this collection has {string.Join(", ", state.SpaceNames.Select(n => $"'{n}'"))}");
+        if (s >= 0)
+            return s;
+        if (state.SparseIndex(vector ?? "") >= 0)
+            throw new VectorStoreException(VectorStoreErrorKind.BadRequest,
+                $"named vector '{vector}' is a sparse vector: search it with a sparse search; this collection's dense vectors are {string.Join(", ", state.SpaceNames.Select(n => $"'{n}'"))}");
+        throw new VectorStoreException(VectorStoreErrorKind.BadRequest,
+            $"unknown named vector '{vector}'; this collection has {DescribeVectors(state)}");
     }
 
     private static void CheckLimit(int limit)
@@ -235,6 +244,18 @@ internal sealed partial class Collection
     }
 
     private static readonly IReadOnlyDictionary<string, float[]> Empty = new Dictionary<string, float[]>();
+
+    private static Dictionary<string, SparseVector> SparseOf(CollectionState state, PointRecord record)
+    {
+        var sparse = new Dictionary<string, SparseVector>(StringComparer.Ordinal);
+        for (var s = 0; s < state.SparseSpaces.Length; s++)
+        {
+            // Copies: the stored arrays are shared with concurrent readers and must never change.
+            if (record.SparseIn(s) is { } vector)
+                sparse[state.SparseNames[s]] = new SparseVector((uint[])vector.Indices.Clone(), (float[])vector.Values.Clone());
+        }
+        return sparse;
+    }
 
     private static Dictionary<string, float[]> VectorsOf(CollectionState state, int slot, PointRecord record)
     {

@@ -5,7 +5,9 @@ namespace Platform.VectorStore.Embedded;
 internal sealed partial class Collection
 {
     private const string SnapshotFile = "snapshot.bin";
-    private static readonly byte[] SnapshotMagic = "PVSNAP01"u8.ToArray();
+    // Version 02 adds each live record's sparse vectors after its vector mask; version 01 files (no sparse spaces) still load.
+    private static readonly byte[] SnapshotMagic = "PVSNAP02"u8.ToArray();
+    private static readonly byte[] SnapshotMagicDenseOnly = "PVSNAP01"u8.ToArray();
     private static readonly byte[] SnapshotEnd = "PVSNAPND"u8.ToArray();
 
     /// <summary>
@@ -34,6 +36,8 @@ internal sealed partial class Collection
                 writer.Write(record.Id);
                 writer.Write(record.Deleted ? "" : record.Payload);
                 writer.Write(record.VectorMask);
+                // Tombstones need no terms: the postings are rebuilt from live records only.
+                WriteSparse(writer, record.Deleted ? null : record.Sparse);
             }
             for (var s = 0; s < state.Spaces.Length; s++)
             {
@@ -66,7 +70,9 @@ internal sealed partial class Collection
             return;
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
         using var reader = new BinaryReader(file, Encoding.UTF8);
-        if (!reader.ReadBytes(SnapshotMagic.Length).AsSpan().SequenceEqual(SnapshotMagic))
+        var magic = reader.ReadBytes(SnapshotMagic.Length);
+        var withSparse = magic.AsSpan().SequenceEqual(SnapshotMagic);
+        if (!withSparse && !magic.AsSpan().SequenceEqual(SnapshotMagicDenseOnly))
             throw new InvalidDataException($"{path} is not a snapshot of this engine");
         _sequence = reader.ReadInt64();
         var slotCount = reader.ReadInt32();
@@ -81,9 +87,10 @@ internal sealed partial class Collection
             var id = reader.ReadString();
             var payload = reader.ReadString();
             var mask = reader.ReadUInt32();
+            var sparse = withSparse ? ReadSparse(reader, state.SparseSpaces.Length, path) : null;
             masks[slot] = mask;
             var fields = deleted ? PayloadFields.Empty : PayloadFields.Parse(payload, id);
-            state.Restore(slot, new PointRecord(id, payload, fields, mask) { Deleted = deleted });
+            state.Restore(slot, new PointRecord(id, payload, fields, mask, sparse) { Deleted = deleted });
         }
         for (var s = 0; s < spaceCount; s++)
         {

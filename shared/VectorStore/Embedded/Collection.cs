@@ -14,8 +14,10 @@ namespace Platform.VectorStore.Embedded;
 /// </summary>
 internal sealed partial class Collection : IDisposable
 {
-    private const byte UpsertRecord = 1;
+    // Upserts written before sparse spaces existed (type 1) are still replayed; new ones carry sparse vectors (type 3).
+    private const byte UpsertRecordDenseOnly = 1;
     private const byte DeleteRecord = 2;
+    private const byte UpsertRecord = 3;
     private const string MetaFile = "collection.json";
     private const string WalFile = "wal.log";
 
@@ -62,7 +64,10 @@ internal sealed partial class Collection : IDisposable
     public static Collection Create(string name, string directory, CollectionSchema schema, EmbeddedStoreOptions options)
     {
         Directory.CreateDirectory(directory);
-        var meta = new Meta(schema.Vectors.ToDictionary(kv => kv.Key, kv => new MetaVector(kv.Value.Size, kv.Value.Distance)));
+        var meta = new Meta(schema.Vectors.ToDictionary(kv => kv.Key, kv => new MetaVector(kv.Value.Size, kv.Value.Distance)))
+        {
+            SparseVectors = schema.SparseVectors.Count == 0 ? null : schema.SparseVectors.ToDictionary(kv => kv.Key, kv => new MetaSparse(kv.Value.Idf)),
+        };
         var temp = Path.Combine(directory, MetaFile + ".tmp");
         File.WriteAllText(temp, JsonSerializer.Serialize(meta, MetaJson));
         using (var f = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite))
@@ -83,14 +88,24 @@ internal sealed partial class Collection : IDisposable
             return null;
         var meta = JsonSerializer.Deserialize<Meta>(File.ReadAllText(metaPath), MetaJson)
                    ?? throw new InvalidDataException($"{metaPath} is empty");
-        var schema = new CollectionSchema(meta.Vectors.ToDictionary(kv => kv.Key, kv => new VectorParams(kv.Value.Size, kv.Value.Distance)));
+        var schema = new CollectionSchema(meta.Vectors.ToDictionary(kv => kv.Key, kv => new VectorParams(kv.Value.Size, kv.Value.Distance)))
+        {
+            SparseVectors = (meta.SparseVectors ?? []).ToDictionary(kv => kv.Key, kv => new SparseVectorParams(kv.Value.Idf)),
+        };
         schema.Validate();
         return new Collection(name, directory, schema, options);
     }
 
-    private sealed record Meta(Dictionary<string, MetaVector> Vectors);
+    private sealed record Meta(Dictionary<string, MetaVector> Vectors)
+    {
+        /// <summary>Absent in collections made before sparse spaces existed.</summary>
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public Dictionary<string, MetaSparse>? SparseVectors { get; init; }
+    }
 
     private sealed record MetaVector(int Size, Distance Distance);
+
+    private sealed record MetaSparse(bool Idf);
 
     // ---------------------------------------------------------------- leases
 
@@ -115,7 +130,7 @@ internal sealed partial class Collection : IDisposable
 
     // ---------------------------------------------------------------- writes
 
-    private sealed record PreparedPoint(string Id, string Payload, PayloadFields Fields, (int Space, float[] Vector)[] Vectors);
+    private sealed record PreparedPoint(string Id, string Payload, PayloadFields Fields, (int Space, float[] Vector)[] Vectors, SparseVector?[]? Sparse);
 
     public async ValueTask UpsertAsync(IReadOnlyList<VectorPoint> points, CancellationToken cancellationToken)
     {
@@ -133,7 +148,7 @@ internal sealed partial class Collection : IDisposable
             _wal.Append(EncodeUpsert(++_sequence, prepared));
             // From here on the write is durable: apply it even if the caller gives up waiting.
             foreach (var point in prepared)
-                _state.Add(point.Id, point.Payload, point.Fields, point.Vectors);
+                _state.Add(point.Id, point.Payload, point.Fields, point.Vectors, point.Sparse);
             MaintainAfterWrite();
         }
         finally
@@ -193,11 +208,11 @@ internal sealed partial class Collection : IDisposable
         ValidateId(point.Id, $"point {index}");
         var payload = point.Payload ?? "{}";
         var fields = PayloadFields.Parse(payload, point.Id);
-        if (point.Vectors is null || point.Vectors.Count == 0)
+        if ((point.Vectors?.Count ?? 0) + (point.Sparse?.Count ?? 0) == 0)
             throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"point '{point.Id}' has no vectors; it needs at least one of {DescribeVectors()}");
-        var vectors = new (int, float[])[point.Vectors.Count];
+        var vectors = new (int, float[])[point.Vectors?.Count ?? 0];
         var i = 0;
-        foreach (var (name, values) in point.Vectors)
+        foreach (var (name, values) in point.Vectors ?? Empty)
         {
             var space = _state.SpaceIndex(name);
             if (space < 0)
@@ -207,8 +222,20 @@ internal sealed partial class Collection : IDisposable
                 throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"point '{point.Id}': vector '{name}' is null");
             vectors[i++] = (space, _state.Spaces[space].Prepare(values, $"point '{point.Id}': vector '{name}'"));
         }
-        return new PreparedPoint(point.Id, payload, fields, vectors);
+        SparseVector?[]? sparse = null;
+        foreach (var (name, vector) in point.Sparse ?? EmptySparse)
+        {
+            var space = _state.SparseIndex(name);
+            if (space < 0)
+                throw new VectorStoreException(VectorStoreErrorKind.BadRequest,
+                    $"point '{point.Id}': unknown sparse vector '{name}' in collection '{Name}'{(_state.SpaceIndex(name) >= 0 ? $" ('{name}' is a dense vector)" : "")}; it has {DescribeVectors()}");
+            sparse ??= new SparseVector?[_state.SparseSpaces.Length];
+            sparse[space] = SparseSpace.Prepare(vector, $"point '{point.Id}': sparse vector '{name}'");
+        }
+        return new PreparedPoint(point.Id, payload, fields, vectors, sparse);
     }
+
+    private static readonly IReadOnlyDictionary<string, SparseVector> EmptySparse = new Dictionary<string, SparseVector>();
 
     internal static void ValidateId(string? id, string what)
     {
@@ -218,7 +245,10 @@ internal sealed partial class Collection : IDisposable
             throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"{what}: a point id is at most {Limits.MaxIdLength} characters, got {id.Length}");
     }
 
-    private string DescribeVectors() => string.Join(", ", _state.SpaceNames.Select(n => $"'{n}'"));
+    private string DescribeVectors() => DescribeVectors(_state);
+
+    private static string DescribeVectors(CollectionState state) =>
+        string.Join(", ", state.SpaceNames.Select(n => $"'{n}'").Concat(state.SparseNames.Select(n => $"sparse '{n}'")));
 
     private void ThrowIfClosed()
     {
@@ -269,7 +299,7 @@ internal sealed partial class Collection : IDisposable
                     if (record.Has(s))
                         vectors.Add((s, old.Spaces[s].Get(slot).ToArray()));
                 }
-                fresh.Add(record.Id, record.Payload, record.Fields, vectors);
+                fresh.Add(record.Id, record.Payload, record.Fields, vectors, record.Sparse);
             }
         }
         catch
@@ -296,7 +326,48 @@ internal sealed partial class Collection : IDisposable
                 writer.Write(vector.Length);
                 writer.Write(MemoryMarshal.AsBytes(vector.AsSpan()));
             }
+            WriteSparse(writer, point.Sparse);
         });
+
+    /// <summary>A point's sparse vectors: how many, then each one's space, entry count, indices and values.</summary>
+    private static void WriteSparse(BinaryWriter writer, SparseVector?[]? sparse)
+    {
+        var count = sparse?.Count(v => v is not null) ?? 0;
+        writer.Write((byte)count);
+        if (sparse is null)
+            return;
+        for (var s = 0; s < sparse.Length; s++)
+        {
+            if (sparse[s] is not { } vector)
+                continue;
+            writer.Write((byte)s);
+            writer.Write(vector.Indices.Length);
+            writer.Write(MemoryMarshal.AsBytes(vector.Indices.AsSpan()));
+            writer.Write(MemoryMarshal.AsBytes(vector.Values.AsSpan()));
+        }
+    }
+
+    /// <summary>Reads what <see cref="WriteSparse"/> wrote; null when the point has no sparse vectors.</summary>
+    private static SparseVector?[]? ReadSparse(BinaryReader reader, int spaces, string where)
+    {
+        var count = reader.ReadByte();
+        if (count == 0)
+            return null;
+        var sparse = new SparseVector?[spaces];
+        for (var k = 0; k < count; k++)
+        {
+            var space = reader.ReadByte();
+            if (space >= spaces)
+                throw new InvalidDataException($"{where}: sparse vector {space} of a collection with {spaces}");
+            var length = reader.ReadInt32();
+            var indices = new uint[length];
+            var values = new float[length];
+            reader.BaseStream.ReadExactly(MemoryMarshal.AsBytes(indices.AsSpan()));
+            reader.BaseStream.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
+            sparse[space] = new SparseVector(indices, values);
+        }
+        return sparse;
+    }
 
     private static byte[] EncodeDelete(long sequence, IReadOnlyList<string> ids) =>
         EncodeRecord(DeleteRecord, sequence, ids, static (writer, id) => writer.Write(id));
@@ -327,7 +398,7 @@ internal sealed partial class Collection : IDisposable
         var count = reader.ReadInt32();
         switch (type)
         {
-            case UpsertRecord:
+            case UpsertRecord or UpsertRecordDenseOnly:
                 for (var i = 0; i < count; i++)
                 {
                     var id = reader.ReadString();
@@ -340,7 +411,8 @@ internal sealed partial class Collection : IDisposable
                         reader.BaseStream.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
                         vectors[v] = (space, values);
                     }
-                    _state.Add(id, payload, PayloadFields.Parse(payload, id), vectors);
+                    var sparse = type == UpsertRecord ? ReadSparse(reader, _state.SparseSpaces.Length, Path.Combine(_directory, WalFile)) : null;
+                    _state.Add(id, payload, PayloadFields.Parse(payload, id), vectors, sparse);
                 }
                 break;
             case DeleteRecord:

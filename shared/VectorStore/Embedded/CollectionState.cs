@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 
 namespace Platform.VectorStore.Embedded;
 
-/// <summary>A stored point: its id, payload (as given, and flattened for filters), and which named vectors it has.</summary>
-internal sealed class PointRecord(string id, string payload, PayloadFields fields, uint vectorMask)
+/// <summary>A stored point: its id, payload (as given, and flattened for filters), which named vectors it has, and its sparse vectors.</summary>
+internal sealed class PointRecord(string id, string payload, PayloadFields fields, uint vectorMask, SparseVector?[]? sparse = null)
 {
     private volatile bool _deleted;
 
@@ -22,6 +22,11 @@ internal sealed class PointRecord(string id, string payload, PayloadFields field
     }
 
     public bool Has(int space) => (VectorMask & (1u << space)) != 0;
+
+    /// <summary>The point's vector in each sparse space (in schema order; null where it has none), sorted by index. Never changed once stored.</summary>
+    public SparseVector?[]? Sparse { get; } = sparse;
+
+    public SparseVector? SparseIn(int space) => Sparse is { } sparse && space < sparse.Length ? sparse[space] : null;
 }
 
 /// <summary>
@@ -39,6 +44,7 @@ internal sealed class CollectionState : IDisposable
     private int _leases;
     private int _retired;
     private int _disposed;
+    private int _liveCount;
     private readonly int[] _spaceCounts;
 
     public CollectionState(CollectionSchema schema, EmbeddedStoreOptions options)
@@ -46,10 +52,14 @@ internal sealed class CollectionState : IDisposable
         SpaceNames = [.. schema.Vectors.Keys.Order(StringComparer.Ordinal)];
         Spaces = [.. SpaceNames.Select(name => new VectorSpace(name, schema.Vectors[name], options.M, options.EfConstruction))];
         _spaceCounts = new int[Spaces.Length];
+        SparseNames = [.. schema.SparseVectors.Keys.Order(StringComparer.Ordinal)];
+        SparseSpaces = [.. SparseNames.Select(name => new SparseSpace(name, schema.SparseVectors[name]))];
     }
 
     public string[] SpaceNames { get; }
     public VectorSpace[] Spaces { get; }
+    public string[] SparseNames { get; }
+    public SparseSpace[] SparseSpaces { get; }
 
     /// <summary>The payloads indexed for filtering.</summary>
     public PayloadIndex Payloads { get; } = new();
@@ -60,7 +70,8 @@ internal sealed class CollectionState : IDisposable
     /// <summary>Slots handed out (live or tombstoned).</summary>
     public int SlotCount => Volatile.Read(ref _slotCount);
 
-    public int LiveCount => Ids.Count;
+    // Kept by the writer rather than read from Ids.Count, which takes every lock of the dictionary: readers never wait.
+    public int LiveCount => Volatile.Read(ref _liveCount);
 
     /// <summary>Live points that have the named vector.</summary>
     public int CountWith(int space) => Volatile.Read(ref _spaceCounts[space]);
@@ -71,6 +82,12 @@ internal sealed class CollectionState : IDisposable
     public int SpaceIndex(string vector)
     {
         var i = Array.BinarySearch(SpaceNames, vector, StringComparer.Ordinal);
+        return i >= 0 ? i : -1;
+    }
+
+    public int SparseIndex(string vector)
+    {
+        var i = Array.BinarySearch(SparseNames, vector, StringComparer.Ordinal);
         return i >= 0 ? i : -1;
     }
 
@@ -104,7 +121,8 @@ internal sealed class CollectionState : IDisposable
     }
 
     /// <summary>Stores a point in a new slot and links it into each graph; replaces any live point with the same id. Writer only.</summary>
-    public void Add(string id, string payload, PayloadFields fields, IReadOnlyList<(int Space, float[] Vector)> vectors, bool index = true)
+    public void Add(string id, string payload, PayloadFields fields, IReadOnlyList<(int Space, float[] Vector)> vectors,
+        SparseVector?[]? sparse = null, bool index = true)
     {
         var slot = _slotCount;
         var mask = 0u;
@@ -113,7 +131,9 @@ internal sealed class CollectionState : IDisposable
             Spaces[space].Write(slot, vector);
             mask |= 1u << space;
         }
-        var record = new PointRecord(id, payload, fields, mask);
+        // Postings first: a reader that sees the slot count past this slot finds all of its terms.
+        AddSparse(slot, sparse);
+        var record = new PointRecord(id, payload, fields, mask, sparse);
         SetRecord(slot, record);
         Payloads.Add(slot, fields);
         for (var s = 0; s < Spaces.Length; s++)
@@ -135,8 +155,20 @@ internal sealed class CollectionState : IDisposable
         else
         {
             Ids[id] = slot;
+            Volatile.Write(ref _liveCount, _liveCount + 1);
         }
         Version++;
+    }
+
+    private void AddSparse(int slot, SparseVector?[]? sparse)
+    {
+        if (sparse is null)
+            return;
+        for (var s = 0; s < sparse.Length; s++)
+        {
+            if (sparse[s] is { } vector)
+                SparseSpaces[s].Add(slot, vector);
+        }
     }
 
     /// <summary>Tombstones the live point with this id; false when there was none. Writer only.</summary>
@@ -144,6 +176,7 @@ internal sealed class CollectionState : IDisposable
     {
         if (!Ids.TryRemove(id, out var slot))
             return false;
+        Volatile.Write(ref _liveCount, _liveCount - 1);
         Tombstone(slot);
         Version++;
         return true;
@@ -157,6 +190,11 @@ internal sealed class CollectionState : IDisposable
         {
             if (record.Has(s))
                 Interlocked.Decrement(ref _spaceCounts[s]);
+        }
+        for (var s = 0; s < SparseSpaces.Length; s++)
+        {
+            if (record.SparseIn(s) is { } vector)
+                SparseSpaces[s].Tombstone(vector);
         }
     }
 
@@ -175,14 +213,16 @@ internal sealed class CollectionState : IDisposable
         Volatile.Write(ref segment[slot & SegmentMask], record);
     }
 
-    /// <summary>Puts a slot back while loading a snapshot (vectors and graph are loaded separately). Writer only.</summary>
+    /// <summary>Puts a slot back while loading a snapshot (dense vectors and graph are loaded separately). Writer only.</summary>
     public void Restore(int slot, PointRecord record)
     {
         SetRecord(slot, record);
         if (!record.Deleted)
         {
+            AddSparse(slot, record.Sparse);
             Payloads.Add(slot, record.Fields);
             Ids[record.Id] = slot;
+            _liveCount++;
             for (var s = 0; s < Spaces.Length; s++)
             {
                 if (record.Has(s))

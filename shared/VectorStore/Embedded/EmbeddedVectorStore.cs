@@ -103,6 +103,8 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
         schema.Validate();
         if (schema.Vectors.Count > 32)
             throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"a collection has at most 32 named vectors, got {schema.Vectors.Count}");
+        if (schema.SparseVectors.Count > 32)
+            throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"a collection has at most 32 sparse vectors, got {schema.SparseVectors.Count}");
         await _catalog.WaitAsync(cancellationToken);
         try
         {
@@ -125,7 +127,8 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
     }
 
     private static string Describe(CollectionSchema schema) =>
-        string.Join(", ", schema.Vectors.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}: {kv.Value.Size}-d {kv.Value.Distance}"));
+        string.Join(", ", schema.Vectors.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}: {kv.Value.Size}-d {kv.Value.Distance}")
+            .Concat(schema.SparseVectors.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}: sparse{(kv.Value.Idf ? " with IDF" : "")}")));
 
     public ValueTask<CollectionSchema?> GetCollectionAsync(string collection, CancellationToken cancellationToken = default)
     {
@@ -177,9 +180,8 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
     public ValueTask<IReadOnlyList<ScoredPoint>> SearchAsync(string collection, SearchRequest request, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(Get(collection).Search(request));
 
-    // Sparse spaces are being added (issue 9); until then a sparse search is refused with the reason.
     public ValueTask<IReadOnlyList<ScoredPoint>> SearchSparseAsync(string collection, SparseSearchRequest request, CancellationToken cancellationToken = default) =>
-        throw new VectorStoreException(VectorStoreErrorKind.BadRequest, "sparse vectors are not supported by this engine yet");
+        ValueTask.FromResult(Get(collection).SearchSparse(request));
 
     public ValueTask<IReadOnlyList<ScoredPoint>> RecommendAsync(string collection, RecommendRequest request, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(Get(collection).Recommend(request));

@@ -70,8 +70,6 @@ public sealed class QdrantVectorStore : IVectorStore, IDisposable
         _channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
             MaxReceiveMessageSize = MaxReceiveBytes,
-            // Cancellation by the caller surfaces as OperationCanceledException, as everywhere else in .NET.
-            ThrowOperationCanceledOnCancellation = true,
             HttpHandler = new SocketsHttpHandler
             {
                 // An address that does not answer fails within the call's deadline rather than the OS's connect timeout.
@@ -438,7 +436,7 @@ public sealed class QdrantVectorStore : IVectorStore, IDisposable
             case StatusCode.InvalidArgument or StatusCode.OutOfRange:
                 return new(VectorStoreErrorKind.BadRequest, $"Qdrant rejected the {operation}{On(collection)}: {text}", inner);
             case StatusCode.AlreadyExists:
-                return new(VectorStoreErrorKind.Conflict, $"Qdrant: {text}", inner);
+                return new(VectorStoreErrorKind.Conflict, collection is null ? $"Qdrant: {text}" : $"collection '{collection}': {text}", inner);
             case StatusCode.FailedPrecondition when operation == "create collection":
                 return new(VectorStoreErrorKind.Conflict, $"Qdrant refused to create collection '{collection}': {text}", inner);
             case StatusCode.FailedPrecondition:

@@ -1,80 +1,96 @@
 using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
+using System.Globalization;
 using System.Text.Json;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Qdrant.Client.Grpc;
 using static Platform.VectorStore.Qdrant.QdrantValidation;
+using G = Qdrant.Client.Grpc;
 
 namespace Platform.VectorStore.Qdrant;
 
 /// <summary>
-/// <see cref="IVectorStore"/> on a Qdrant server, over its REST API (the shapes of Qdrant's OpenAPI document, v1.19).
+/// <see cref="IVectorStore"/> on a Qdrant server, over its gRPC API (Qdrant.Client's generated clients; requests are
+/// built by <see cref="QdrantRequests"/> and answers read by <see cref="QdrantResponses"/>).
 /// </summary>
 /// <remarks>
 /// <para>Ids: Qdrant accepts only unsigned integers and UUIDs, so each of our string ids becomes a name-based UUID
 /// (<see cref="QdrantPointId"/>) and the original id is kept in the payload under <see cref="IdPayloadKey"/>, which
 /// results are mapped back by and which is stripped from every payload returned. User payloads may not use that key.
 /// A point this backend did not write (no such key) comes back under Qdrant's own id.</para>
-/// <para>Writes are sent with <c>wait=true</c> and count as done only when Qdrant reports them <c>completed</c>.
+/// <para>Writes are sent with <c>wait</c> and count as done only when Qdrant reports them <c>Completed</c>.
 /// Requests are validated here before anything is sent (a batch as a whole), failing with the error kinds the
 /// interface documents and messages that name the culprit (point, named vector, sizes); each collection's schema is
 /// cached for that, refreshed when a collection is created, deleted, found missing, or a request on it is rejected.
-/// Qdrant's own errors map 404 → NotFound, 400/413/422 → BadRequest (with Qdrant's text), 409 → Conflict, and
-/// anything else (unreachable, timed out, 5xx) → Unavailable, naming the URL.</para>
+/// Qdrant's gRPC status codes map NotFound → NotFound, InvalidArgument → BadRequest (with Qdrant's text),
+/// AlreadyExists → Conflict, and anything else (unreachable, timed out, refused, failed) → Unavailable, naming the
+/// server's address.</para>
 /// <para>Scroll: <see cref="ScrollPage.NextOffset"/> is one of our ids (the first point of the next page; the page
 /// is read one point long to learn it), so an offset is always an id, as with the embedded engine; the order is
 /// Qdrant's (by point UUID).</para>
 /// <para>Recommend with <see cref="RecommendStrategy.BestScore"/>: Qdrant's scores (σ of the best positive
 /// similarity, or −σ of the best negative one, with its "fast sigmoid") are what the interface defines, so they pass
 /// through; the score threshold is applied here, to those scores.</para>
+/// <para>Vectors are sent in the dense / sparse form of Qdrant's current protocol (the deprecated flat
+/// <c>data</c> field is only read, from older servers).</para>
 /// </remarks>
 public sealed class QdrantVectorStore : IVectorStore, IDisposable
 {
     /// <summary>The payload key that holds a point's original id.</summary>
     public const string IdPayloadKey = "_pid";
 
-    /// <summary>The request timeout of a store that owns its <see cref="HttpClient"/>, unless one is given.</summary>
+    /// <summary>The deadline of each call unless one is given.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 
-    private const string Json = "application/json";
+    // gRPC's default 4 MB answer limit is one scroll page of 10,000 small points; a page of 10,000 512-d points with
+    // payloads is ~25 MB. The bound stays, so a runaway answer fails instead of exhausting memory.
+    private const int MaxReceiveBytes = 256 * 1024 * 1024;
 
-    private readonly HttpClient _http;
-    private readonly bool _ownsHttp;
-    private readonly string _root;
+    private readonly GrpcChannel _channel;
+    private readonly QdrantGrpcClient _client;
+    private readonly Metadata? _headers;
+    private readonly TimeSpan _timeout;
     private readonly ConcurrentDictionary<string, CollectionSchema> _schemas = new(StringComparer.Ordinal);
 
-    /// <summary>A store with its own <see cref="HttpClient"/> on the Qdrant server at <paramref name="baseAddress"/>.</summary>
-    /// <param name="baseAddress">The server, for example <c>http://localhost:6333</c> (a path prefix is kept).</param>
-    /// <param name="apiKey">Sent as the <c>api-key</c> header when given.</param>
-    /// <param name="timeout">Per request; <see cref="DefaultTimeout"/> when null.</param>
-    public QdrantVectorStore(Uri baseAddress, string? apiKey = null, TimeSpan? timeout = null)
+    /// <summary>A store on the Qdrant server whose gRPC endpoint is <paramref name="address"/>.</summary>
+    /// <param name="address">For example <c>http://localhost:6334</c> (Qdrant's gRPC port; 6333 is its REST port).</param>
+    /// <param name="apiKey">Sent as the <c>api-key</c> header of every call when given.</param>
+    /// <param name="timeout">The deadline of each call; <see cref="DefaultTimeout"/> when null.</param>
+    public QdrantVectorStore(Uri address, string? apiKey = null, TimeSpan? timeout = null)
     {
-        _root = RootOf(baseAddress, nameof(baseAddress));
-        _http = new HttpClient { BaseAddress = baseAddress, Timeout = timeout ?? DefaultTimeout };
+        ArgumentNullException.ThrowIfNull(address);
+        if (!address.IsAbsoluteUri || (address.Scheme != Uri.UriSchemeHttp && address.Scheme != Uri.UriSchemeHttps))
+            throw new ArgumentException($"the Qdrant server's gRPC address must be an absolute http:// or https:// URL (for example http://localhost:6334), got '{address}'", nameof(address));
+        _timeout = timeout ?? DefaultTimeout;
+        if (_timeout <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(timeout), _timeout, "the call timeout must be positive");
+        Address = address.GetLeftPart(UriPartial.Authority);
         if (!string.IsNullOrEmpty(apiKey))
-            _http.DefaultRequestHeaders.Add("api-key", apiKey);
-        _ownsHttp = true;
+            _headers = new Metadata { { "api-key", apiKey } };
+        _channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
+        {
+            MaxReceiveMessageSize = MaxReceiveBytes,
+            HttpHandler = new SocketsHttpHandler
+            {
+                // An address that does not answer fails within the call's deadline rather than the OS's connect timeout.
+                ConnectTimeout = _timeout < TimeSpan.FromSeconds(10) ? _timeout : TimeSpan.FromSeconds(10),
+                EnableMultipleHttp2Connections = true,
+                KeepAlivePingDelay = TimeSpan.FromSeconds(60),
+                KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
+                PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+            },
+            DisposeHttpClient = true,
+        });
+        _client = new QdrantGrpcClient(_channel);
     }
 
-    /// <summary>A store on a caller-owned <see cref="HttpClient"/> whose <see cref="HttpClient.BaseAddress"/> is the Qdrant server.</summary>
-    public QdrantVectorStore(HttpClient http)
-    {
-        ArgumentNullException.ThrowIfNull(http);
-        _root = RootOf(http.BaseAddress, nameof(http));
-        _http = http;
-    }
-
-    private static string RootOf(Uri? address, string parameter)
-    {
-        if (address is null || !address.IsAbsoluteUri)
-            throw new ArgumentException("the Qdrant server's absolute address is needed (for example http://localhost:6333)", parameter);
-        return address.AbsoluteUri.TrimEnd('/');
-    }
+    /// <summary>The server's address (scheme, host and port), as error messages name it.</summary>
+    public string Address { get; }
 
     public void Dispose()
     {
-        if (_ownsHttp)
-            _http.Dispose();
+        _client.Dispose();
+        _channel.Dispose();
     }
 
     // ---- collections ----
@@ -84,38 +100,30 @@ public sealed class QdrantVectorStore : IVectorStore, IDisposable
         CollectionName(collection);
         ArgumentNullException.ThrowIfNull(schema);
         schema.Validate();
-        var wanted = new CollectionSchema(new Dictionary<string, VectorParams>(schema.Vectors, StringComparer.Ordinal));
+        SparseSchema(schema);
+        var wanted = new CollectionSchema(new Dictionary<string, VectorParams>(schema.Vectors, StringComparer.Ordinal))
+        {
+            SparseVectors = new Dictionary<string, SparseVectorParams>(schema.SparseVectors, StringComparer.Ordinal),
+        };
 
         var existing = await GetCollectionAsync(collection, cancellationToken).ConfigureAwait(false);
         if (existing is null)
         {
-            var body = QdrantJson.Write(w =>
-            {
-                w.WriteStartObject();
-                w.WriteStartObject("vectors");
-                foreach (var (name, p) in wanted.Vectors.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-                {
-                    w.WriteStartObject(name);
-                    w.WriteNumber("size", p.Size);
-                    w.WriteString("distance", QdrantJson.DistanceName(p.Distance));
-                    w.WriteEndObject();
-                }
-                w.WriteEndObject();
-                w.WriteEndObject();
-            });
             try
             {
-                using var _ = await SendAsync(HttpMethod.Put, CollectionPath(collection), body, collection, cancellationToken).ConfigureAwait(false);
+                await CallAsync("create collection", collection,
+                    o => _client.Collections.CreateAsync(QdrantRequests.CreateCollection(collection, wanted), o), cancellationToken).ConfigureAwait(false);
                 _schemas[collection] = wanted;
                 return;
             }
-            catch (VectorStoreException e) when (e.Kind == VectorStoreErrorKind.Conflict)
+            catch (VectorStoreException e) when (e.Kind == VectorStoreErrorKind.Conflict
+                || (e.Kind == VectorStoreErrorKind.BadRequest && e.Message.Contains("already exists", StringComparison.OrdinalIgnoreCase)))
             {
-                // Created by someone else since we looked (Qdrant answers 409): compare with theirs.
+                // Created by someone else since we looked: compare with theirs.
                 existing = await ReadAfterConflictAsync(collection, e, cancellationToken).ConfigureAwait(false);
             }
         }
-        if (!existing.SameAs(wanted))
+        if (!SameSchema(existing, wanted))
         {
             throw new VectorStoreException(VectorStoreErrorKind.Conflict,
                 $"collection '{collection}' exists with a different schema: it has {Describe(existing)}, asked for {Describe(wanted)}");
@@ -136,48 +144,66 @@ public sealed class QdrantVectorStore : IVectorStore, IDisposable
             {
             }
             if (attempt >= 5)
-                throw conflict;
+                throw new VectorStoreException(VectorStoreErrorKind.Conflict, conflict.Message, conflict);
             await Task.Delay(TimeSpan.FromMilliseconds(50 << attempt), ct).ConfigureAwait(false);
         }
     }
 
-    private static string Describe(CollectionSchema s) => string.Join(", ",
-        s.Vectors.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"'{kv.Key}' {kv.Value.Size} {kv.Value.Distance}"));
+    /// <summary>Same dense spaces (names, sizes, distances) and same sparse spaces (names, IDF).</summary>
+    internal static bool SameSchema(CollectionSchema a, CollectionSchema b) =>
+        a.SameAs(b)
+        && a.SparseVectors.Count == b.SparseVectors.Count
+        && a.SparseVectors.All(kv => b.SparseVectors.TryGetValue(kv.Key, out var p) && p == kv.Value);
+
+    internal static string Describe(CollectionSchema s) => string.Join(", ",
+        s.Vectors.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"'{kv.Key}' {kv.Value.Size} {kv.Value.Distance}")
+            .Concat(s.SparseVectors.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"'{kv.Key}' sparse{(kv.Value.Idf ? " IDF" : "")}")));
 
     public async ValueTask<CollectionSchema?> GetCollectionAsync(string collection, CancellationToken cancellationToken = default)
     {
         CollectionName(collection);
-        using var doc = await SendAsync(HttpMethod.Get, CollectionPath(collection), null, collection, cancellationToken, nullOnNotFound: true).ConfigureAwait(false);
-        if (doc is null)
+        GetCollectionInfoResponse response;
+        try
+        {
+            response = await CallAsync("get collection", collection,
+                o => _client.Collections.GetAsync(new GetCollectionInfoRequest { CollectionName = collection }, o), cancellationToken).ConfigureAwait(false);
+        }
+        catch (VectorStoreException e) when (e.Kind == VectorStoreErrorKind.NotFound)
         {
             _schemas.TryRemove(collection, out _);
             return null;
         }
-        var schema = Parse(doc, "collection info", result =>
-            QdrantJson.Schema(collection, result.GetProperty("config").GetProperty("params").GetProperty("vectors")));
+        var schema = Read("collection info", () => QdrantResponses.Schema(collection, response.Result));
         _schemas[collection] = schema;
         return schema;
     }
 
     public async ValueTask<IReadOnlyList<string>> ListCollectionsAsync(CancellationToken cancellationToken = default)
     {
-        using var doc = await SendAsync(HttpMethod.Get, "/collections", null, null, cancellationToken).ConfigureAwait(false);
-        return Parse(doc!, "collection list", result => result.GetProperty("collections").EnumerateArray()
-            .Select(c => c.GetProperty("name").GetString()!)
-            .Order(StringComparer.Ordinal)
-            .ToList());
+        var response = await CallAsync("list collections", null,
+            o => _client.Collections.ListAsync(new ListCollectionsRequest(), o), cancellationToken).ConfigureAwait(false);
+        return response.Collections.Select(c => c.Name).Order(StringComparer.Ordinal).ToList();
     }
 
     public async ValueTask<bool> DeleteCollectionAsync(string collection, CancellationToken cancellationToken = default)
     {
         CollectionName(collection);
         _schemas.TryRemove(collection, out _);
-        using var doc = await SendAsync(HttpMethod.Delete, CollectionPath(collection), null, collection, cancellationToken, nullOnNotFound: true).ConfigureAwait(false);
-        _schemas.TryRemove(collection, out _);
-        if (doc is null)
+        try
+        {
+            var response = await CallAsync("delete collection", collection,
+                o => _client.Collections.DeleteAsync(new DeleteCollection { CollectionName = collection }, o), cancellationToken).ConfigureAwait(false);
+            // Qdrant deletes idempotently and says in "result" whether there was a collection.
+            return response.Result;
+        }
+        catch (VectorStoreException e) when (e.Kind == VectorStoreErrorKind.NotFound)
+        {
             return false;
-        // Qdrant deletes idempotently and says in "result" whether there was a collection.
-        return Parse(doc, "collection delete", result => result.ValueKind != JsonValueKind.False);
+        }
+        finally
+        {
+            _schemas.TryRemove(collection, out _);
+        }
     }
 
     // ---- points ----
@@ -188,70 +214,20 @@ public sealed class QdrantVectorStore : IVectorStore, IDisposable
         ArgumentNullException.ThrowIfNull(points);
         var schema = await SchemaAsync(collection, cancellationToken).ConfigureAwait(false);
 
-        // The whole batch is checked before anything is sent.
-        var payloads = new JsonDocument[points.Count];
+        // The whole batch is checked, and its request built, before anything is sent.
+        var payloads = QdrantValidation.Points(schema, points);
         try
         {
-            for (var i = 0; i < points.Count; i++)
-            {
-                var p = points[i] ?? throw Bad($"points[{i}] is null");
-                Id(p.Id, $"points[{i}].id");
-                var context = $"point '{p.Id}'";
-                if (p.Vectors is null || p.Vectors.Count == 0)
-                    throw Bad($"{context} has no vectors; a point carries at least one of the collection's named vectors");
-                foreach (var (name, vector) in p.Vectors)
-                {
-                    if (vector is null)
-                        throw Bad($"{context}: named vector '{name}' is null");
-                    QdrantValidation.Vector(schema, name, vector, context);
-                }
-                payloads[i] = Payload(p.Payload, context);
-            }
             if (points.Count == 0)
                 return;
-
-            var unnamed = schema.Vectors.Count == 1 && schema.Vectors.ContainsKey(QdrantJson.UnnamedVector);
-            var body = QdrantJson.Write(w =>
-            {
-                w.WriteStartObject();
-                w.WriteStartArray("points");
-                for (var i = 0; i < points.Count; i++)
-                {
-                    var p = points[i];
-                    w.WriteStartObject();
-                    w.WriteString("id", QdrantPointId.For(p.Id));
-                    if (unnamed)
-                    {
-                        w.WritePropertyName("vector");
-                        QdrantJson.Floats(w, p.Vectors[QdrantJson.UnnamedVector]);
-                    }
-                    else
-                    {
-                        w.WriteStartObject("vector");
-                        foreach (var (name, vector) in p.Vectors)
-                        {
-                            w.WritePropertyName(name);
-                            QdrantJson.Floats(w, vector);
-                        }
-                        w.WriteEndObject();
-                    }
-                    w.WriteStartObject("payload");
-                    w.WriteString(IdPayloadKey, p.Id);
-                    foreach (var property in payloads[i].RootElement.EnumerateObject())
-                        property.WriteTo(w);
-                    w.WriteEndObject();
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteEndObject();
-            });
-            using var doc = await SendAsync(HttpMethod.Put, PointsPath(collection, "?wait=true"), body, collection, cancellationToken).ConfigureAwait(false);
-            RequireCompleted(doc!, collection, "upsert");
+            var request = QdrantRequests.Upsert(collection, schema, points, payloads);
+            var response = await CallAsync("upsert", collection, o => _client.Points.UpsertAsync(request, o), cancellationToken).ConfigureAwait(false);
+            RequireCompleted(response.Result, collection, "upsert");
         }
         finally
         {
             foreach (var d in payloads)
-                d?.Dispose();
+                d.Dispose();
         }
     }
 
@@ -262,17 +238,9 @@ public sealed class QdrantVectorStore : IVectorStore, IDisposable
         await SchemaAsync(collection, cancellationToken).ConfigureAwait(false);
         if (ids.Count == 0)
             return;
-        var body = QdrantJson.Write(w =>
-        {
-            w.WriteStartObject();
-            w.WriteStartArray("points");
-            foreach (var id in ids.Select(QdrantPointId.For).Distinct(StringComparer.Ordinal))
-                w.WriteStringValue(id);
-            w.WriteEndArray();
-            w.WriteEndObject();
-        });
-        using var doc = await SendAsync(HttpMethod.Post, PointsPath(collection, "/delete?wait=true"), body, collection, cancellationToken).ConfigureAwait(false);
-        RequireCompleted(doc!, collection, "delete");
+        var response = await CallAsync("delete", collection,
+            o => _client.Points.DeleteAsync(QdrantRequests.DeleteIds(collection, ids), o), cancellationToken).ConfigureAwait(false);
+        RequireCompleted(response.Result, collection, "delete");
     }
 
     public async ValueTask DeleteAsync(string collection, Filter filter, CancellationToken cancellationToken = default)
@@ -281,15 +249,9 @@ public sealed class QdrantVectorStore : IVectorStore, IDisposable
         ArgumentNullException.ThrowIfNull(filter);
         QdrantValidation.Filter(filter);
         await SchemaAsync(collection, cancellationToken).ConfigureAwait(false);
-        var body = QdrantJson.Write(w =>
-        {
-            w.WriteStartObject();
-            w.WritePropertyName("filter");
-            QdrantJson.Filter(w, filter);
-            w.WriteEndObject();
-        });
-        using var doc = await SendAsync(HttpMethod.Post, PointsPath(collection, "/delete?wait=true"), body, collection, cancellationToken).ConfigureAwait(false);
-        RequireCompleted(doc!, collection, "delete");
+        var response = await CallAsync("delete", collection,
+            o => _client.Points.DeleteAsync(QdrantRequests.DeleteMatching(collection, filter), o), cancellationToken).ConfigureAwait(false);
+        RequireCompleted(response.Result, collection, "delete");
     }
 
     public async ValueTask<IReadOnlyList<VectorPoint>> GetAsync(string collection, IReadOnlyList<string> ids, bool withVectors = false, CancellationToken cancellationToken = default)
@@ -299,33 +261,19 @@ public sealed class QdrantVectorStore : IVectorStore, IDisposable
         await SchemaAsync(collection, cancellationToken).ConfigureAwait(false);
         if (ids.Count == 0)
             return [];
-        var body = QdrantJson.Write(w =>
+        var response = await CallAsync("get points", collection,
+            o => _client.Points.GetAsync(QdrantRequests.Get(collection, ids, withVectors), o), cancellationToken).ConfigureAwait(false);
+        var byQdrantId = new Dictionary<string, VectorPoint>(StringComparer.Ordinal);
+        foreach (var record in response.Result)
         {
-            w.WriteStartObject();
-            w.WriteStartArray("ids");
-            foreach (var id in ids.Select(QdrantPointId.For).Distinct(StringComparer.Ordinal))
-                w.WriteStringValue(id);
-            w.WriteEndArray();
-            w.WriteBoolean("with_payload", true);
-            w.WriteBoolean("with_vector", withVectors);
-            w.WriteEndObject();
-        });
-        using var doc = await SendAsync(HttpMethod.Post, PointsPath(collection, ""), body, collection, cancellationToken).ConfigureAwait(false);
-        var found = Parse(doc!, "get points", result =>
-        {
-            var byQdrantId = new Dictionary<string, (string Payload, Dictionary<string, float[]> Vectors)>(StringComparer.Ordinal);
-            foreach (var record in result.EnumerateArray())
-            {
-                var vectors = withVectors ? QdrantJson.Vectors(record) : new Dictionary<string, float[]>(StringComparer.Ordinal);
-                byQdrantId[QdrantJson.QdrantId(record.GetProperty("id"))] = (QdrantJson.Payload(record), vectors);
-            }
-            return byQdrantId;
-        });
+            var point = QdrantResponses.Point(record, withPayload: true, withVectors);
+            byQdrantId[QdrantResponses.QdrantId(record.Id)] = point;
+        }
         var points = new List<VectorPoint>(ids.Count);
         foreach (var id in ids)
         {
-            if (found.TryGetValue(QdrantPointId.For(id), out var r))
-                points.Add(new VectorPoint(id, r.Vectors, r.Payload));
+            if (byQdrantId.TryGetValue(QdrantPointId.For(id), out var p))
+                points.Add(p with { Id = id });
         }
         return points;
     }
@@ -335,66 +283,31 @@ public sealed class QdrantVectorStore : IVectorStore, IDisposable
         CollectionName(collection);
         QdrantValidation.Filter(filter);
         await SchemaAsync(collection, cancellationToken).ConfigureAwait(false);
-        var body = QdrantJson.Write(w =>
-        {
-            w.WriteStartObject();
-            if (filter is { IsEmpty: false })
-            {
-                w.WritePropertyName("filter");
-                QdrantJson.Filter(w, filter);
-            }
-            w.WriteBoolean("exact", true);
-            w.WriteEndObject();
-        });
-        using var doc = await SendAsync(HttpMethod.Post, PointsPath(collection, "/count"), body, collection, cancellationToken).ConfigureAwait(false);
-        return Parse(doc!, "count", result => result.GetProperty("count").GetInt64());
+        var response = await CallAsync("count", collection,
+            o => _client.Points.CountAsync(QdrantRequests.Count(collection, filter), o), cancellationToken).ConfigureAwait(false);
+        return (long)response.Result.Count;
     }
 
     public async ValueTask<ScrollPage> ScrollAsync(string collection, ScrollRequest request, CancellationToken cancellationToken = default)
     {
         CollectionName(collection);
         ArgumentNullException.ThrowIfNull(request);
-        Limit(request.Limit);
-        if (request.Offset is not null)
-            Id(request.Offset, "scroll offset");
-        QdrantValidation.Filter(request.Filter);
+        QdrantValidation.Scroll(request);
         await SchemaAsync(collection, cancellationToken).ConfigureAwait(false);
-        var body = QdrantJson.Write(w =>
+        var response = await CallAsync("scroll", collection,
+            o => _client.Points.ScrollAsync(QdrantRequests.Scroll(collection, request), o), cancellationToken).ConfigureAwait(false);
+        var points = new List<VectorPoint>(Math.Min(request.Limit, response.Result.Count));
+        string? next = null;
+        foreach (var record in response.Result)
         {
-            w.WriteStartObject();
-            if (request.Offset is not null)
-                w.WriteString("offset", QdrantPointId.For(request.Offset));
-            // One point more than the page: its id is the next page's offset, in our ids rather than Qdrant's.
-            w.WriteNumber("limit", request.Limit + 1);
-            if (request.Filter is { IsEmpty: false })
+            if (points.Count == request.Limit)
             {
-                w.WritePropertyName("filter");
-                QdrantJson.Filter(w, request.Filter);
+                next = QdrantResponses.IdOf(record.Id, record.Payload);
+                break;
             }
-            QdrantJson.WithPayload(w, request.WithPayload);
-            w.WriteBoolean("with_vector", request.WithVectors);
-            w.WriteEndObject();
-        });
-        using var doc = await SendAsync(HttpMethod.Post, PointsPath(collection, "/scroll"), body, collection, cancellationToken).ConfigureAwait(false);
-        return Parse(doc!, "scroll", result =>
-        {
-            var points = new List<VectorPoint>(request.Limit);
-            string? next = null;
-            foreach (var record in result.GetProperty("points").EnumerateArray())
-            {
-                var id = QdrantJson.PointId(record);
-                if (points.Count == request.Limit)
-                {
-                    next = id;
-                    break;
-                }
-                points.Add(new VectorPoint(
-                    id,
-                    request.WithVectors ? QdrantJson.Vectors(record) : new Dictionary<string, float[]>(StringComparer.Ordinal),
-                    request.WithPayload ? QdrantJson.Payload(record) : "{}"));
-            }
-            return new ScrollPage(points, next);
-        });
+            points.Add(QdrantResponses.Point(record, request.WithPayload, request.WithVectors));
+        }
+        return new ScrollPage(points, next);
     }
 
     public async ValueTask<IReadOnlyList<ScoredPoint>> SearchAsync(string collection, SearchRequest request, CancellationToken cancellationToken = default)
@@ -402,113 +315,38 @@ public sealed class QdrantVectorStore : IVectorStore, IDisposable
         CollectionName(collection);
         ArgumentNullException.ThrowIfNull(request);
         var schema = await SchemaAsync(collection, cancellationToken).ConfigureAwait(false);
-        QdrantValidation.Vector(schema, request.Vector, request.Query.Span, "query");
-        Limit(request.Limit);
-        if (request.Offset < 0)
-            throw Bad($"offset must not be negative, got {request.Offset}");
-        ScoreThreshold(request.ScoreThreshold);
-        Ef(request.Ef);
-        QdrantValidation.Filter(request.Filter);
-
-        var body = QdrantJson.Write(w =>
-        {
-            w.WriteStartObject();
-            w.WriteStartObject("query");
-            w.WritePropertyName("nearest");
-            QdrantJson.Floats(w, request.Query.Span);
-            w.WriteEndObject();
-            Using(w, request.Vector);
-            if (request.Filter is { IsEmpty: false })
-            {
-                w.WritePropertyName("filter");
-                QdrantJson.Filter(w, request.Filter);
-            }
-            SearchParams(w, request.Ef, request.Exact);
-            if (request.ScoreThreshold is { } threshold)
-                w.WriteNumber("score_threshold", threshold);
-            w.WriteNumber("limit", request.Limit);
-            if (request.Offset > 0)
-                w.WriteNumber("offset", request.Offset);
-            QdrantJson.WithPayload(w, request.WithPayload);
-            w.WriteBoolean("with_vector", request.WithVectors);
-            w.WriteEndObject();
-        });
-        using var doc = await SendAsync(HttpMethod.Post, PointsPath(collection, "/query"), body, collection, cancellationToken).ConfigureAwait(false);
-        return Parse(doc!, "query", result => ScoredPoints(result, request.WithPayload, request.WithVectors));
+        QdrantValidation.Search(schema, request);
+        var response = await CallAsync("query", collection,
+            o => _client.Points.QueryAsync(QdrantRequests.Search(collection, request), o), cancellationToken).ConfigureAwait(false);
+        return QdrantResponses.Hits(response.Result, request.WithPayload, request.WithVectors);
     }
 
-    // Sparse spaces are being added (issue 9); until then a sparse search is refused with the reason.
-    public ValueTask<IReadOnlyList<ScoredPoint>> SearchSparseAsync(string collection, SparseSearchRequest request, CancellationToken cancellationToken = default) =>
-        throw new VectorStoreException(VectorStoreErrorKind.BadRequest, "sparse vectors are not supported by this engine yet");
+    public async ValueTask<IReadOnlyList<ScoredPoint>> SearchSparseAsync(string collection, SparseSearchRequest request, CancellationToken cancellationToken = default)
+    {
+        CollectionName(collection);
+        ArgumentNullException.ThrowIfNull(request);
+        var schema = await SchemaAsync(collection, cancellationToken).ConfigureAwait(false);
+        QdrantValidation.SparseSearch(schema, request);
+        // A query with no terms shares an index with no point.
+        if (request.Query.Indices.Length == 0)
+            return [];
+        var response = await CallAsync("sparse query", collection,
+            o => _client.Points.QueryAsync(QdrantRequests.SearchSparse(collection, request), o), cancellationToken).ConfigureAwait(false);
+        return QdrantResponses.Hits(response.Result, request.WithPayload, withVectors: false);
+    }
 
     public async ValueTask<IReadOnlyList<ScoredPoint>> RecommendAsync(string collection, RecommendRequest request, CancellationToken cancellationToken = default)
     {
         CollectionName(collection);
         ArgumentNullException.ThrowIfNull(request);
         var schema = await SchemaAsync(collection, cancellationToken).ConfigureAwait(false);
-        if (request.Vector is null)
-            throw Bad("recommend: the named vector is missing");
+        var exampleIds = QdrantValidation.Recommend(schema, request); // Qdrant id → ours
+
+        QueryResponse response;
         try
         {
-            _ = schema[request.Vector];
-        }
-        catch (VectorStoreException e) when (e.Kind == VectorStoreErrorKind.BadRequest)
-        {
-            throw Bad($"recommend: {e.Message}");
-        }
-        Limit(request.Limit);
-        ScoreThreshold(request.ScoreThreshold);
-        Ef(request.Ef);
-        QdrantValidation.Filter(request.Filter);
-        if (request.Positive is null || request.Negative is null)
-            throw Bad("recommend: positive and negative examples must be lists (empty when none)");
-        if (!Enum.IsDefined(request.Strategy))
-            throw Bad($"recommend: unknown strategy {request.Strategy}");
-        if (request.Strategy == RecommendStrategy.AverageVector && request.Positive.Count == 0)
-            throw Bad("recommend: the average-vector strategy needs at least one positive example");
-        if (request.Positive.Count == 0 && request.Negative.Count == 0)
-            throw Bad("recommend: needs at least one example");
-        var exampleIds = new Dictionary<string, string>(StringComparer.Ordinal); // Qdrant id → ours
-        CheckExamples(request.Positive, "positive");
-        CheckExamples(request.Negative, "negative");
-
-        var bestScore = request.Strategy == RecommendStrategy.BestScore;
-        var body = QdrantJson.Write(w =>
-        {
-            w.WriteStartObject();
-            w.WriteStartObject("query");
-            w.WriteStartObject("recommend");
-            Examples(w, "positive", request.Positive);
-            Examples(w, "negative", request.Negative);
-            w.WriteString("strategy", bestScore ? "best_score" : "average_vector");
-            w.WriteEndObject();
-            w.WriteEndObject();
-            Using(w, request.Vector);
-            // Example points are never returned, whatever the server does.
-            if (exampleIds.Count > 0)
-            {
-                w.WritePropertyName("filter");
-                QdrantJson.FilterExcluding(w, request.Filter, exampleIds.Keys);
-            }
-            else if (request.Filter is { IsEmpty: false })
-            {
-                w.WritePropertyName("filter");
-                QdrantJson.Filter(w, request.Filter);
-            }
-            SearchParams(w, request.Ef, exact: false);
-            // Best-score thresholds are applied here, to the scores as the interface defines them.
-            if (request.ScoreThreshold is { } threshold && !bestScore)
-                w.WriteNumber("score_threshold", threshold);
-            w.WriteNumber("limit", request.Limit);
-            QdrantJson.WithPayload(w, request.WithPayload);
-            w.WriteBoolean("with_vector", request.WithVectors);
-            w.WriteEndObject();
-        });
-
-        JsonDocument? doc;
-        try
-        {
-            doc = await SendAsync(HttpMethod.Post, PointsPath(collection, "/query"), body, collection, cancellationToken).ConfigureAwait(false);
+            response = await CallAsync("recommend", collection,
+                o => _client.Points.QueryAsync(QdrantRequests.Recommend(collection, request), o), cancellationToken).ConfigureAwait(false);
         }
         catch (VectorStoreException e) when (exampleIds.Keys.Any(uuid => e.Message.Contains(uuid, StringComparison.OrdinalIgnoreCase)))
         {
@@ -519,91 +357,16 @@ public sealed class QdrantVectorStore : IVectorStore, IDisposable
                 ? $"recommend: example point {string.Join(", ", named.Select(kv => $"'{kv.Value}'"))} does not exist in collection '{collection}' ({text})"
                 : $"recommend: {text}", e);
         }
-        using (doc)
-        {
-            var hits = Parse(doc!, "query", result =>
-                ScoredPoints(result, request.WithPayload, request.WithVectors));
-            if (!bestScore)
-                return hits;
-            return hits
-                .Where(h => request.ScoreThreshold is not { } t || h.Score >= t)
-                .OrderByDescending(h => h.Score)
-                .ToList();
-        }
-
-        void CheckExamples(IReadOnlyList<RecommendExample> examples, string kind)
-        {
-            for (var i = 0; i < examples.Count; i++)
-            {
-                var e = examples[i] ?? throw Bad($"recommend: {kind}[{i}] is null");
-                var what = $"recommend: {kind}[{i}]";
-                if ((e.Id is null) == (e.Vector is null))
-                    throw Bad($"{what} must be either a point id or a vector");
-                if (e.Id is not null)
-                {
-                    Id(e.Id, $"{what} id");
-                    exampleIds[QdrantPointId.For(e.Id)] = e.Id;
-                }
-                else
-                {
-                    QdrantValidation.Vector(schema, request.Vector, e.Vector, what);
-                }
-            }
-        }
-    }
-
-    private static void Examples(Utf8JsonWriter w, string name, IReadOnlyList<RecommendExample> examples)
-    {
-        if (examples.Count == 0)
-            return;
-        w.WriteStartArray(name);
-        foreach (var e in examples)
-        {
-            if (e.Id is not null)
-                w.WriteStringValue(QdrantPointId.For(e.Id));
-            else
-                QdrantJson.Floats(w, e.Vector);
-        }
-        w.WriteEndArray();
-    }
-
-    private static void Using(Utf8JsonWriter w, string vector)
-    {
-        if (vector != QdrantJson.UnnamedVector)
-            w.WriteString("using", vector);
-    }
-
-    private static void SearchParams(Utf8JsonWriter w, int? ef, bool exact)
-    {
-        if (ef is null && !exact)
-            return;
-        w.WriteStartObject("params");
-        if (ef is { } e)
-            w.WriteNumber("hnsw_ef", e);
-        if (exact)
-            w.WriteBoolean("exact", true);
-        w.WriteEndObject();
-    }
-
-    private static List<ScoredPoint> ScoredPoints(JsonElement result, bool withPayload, bool withVectors)
-    {
-        var hits = new List<ScoredPoint>();
-        foreach (var p in result.GetProperty("points").EnumerateArray())
-        {
-            hits.Add(new ScoredPoint(
-                QdrantJson.PointId(p),
-                p.GetProperty("score").GetSingle(),
-                withPayload ? QdrantJson.Payload(p) : null,
-                withVectors ? QdrantJson.Vectors(p) : null));
-        }
-        return hits;
+        var hits = QdrantResponses.Hits(response.Result, request.WithPayload, request.WithVectors);
+        if (request.Strategy != RecommendStrategy.BestScore)
+            return hits;
+        return hits
+            .Where(h => request.ScoreThreshold is not { } t || h.Score >= t)
+            .OrderByDescending(h => h.Score)
+            .ToList();
     }
 
     // ---- plumbing ----
-
-    private static string CollectionPath(string collection) => "/collections/" + Uri.EscapeDataString(collection);
-
-    private static string PointsPath(string collection, string rest) => CollectionPath(collection) + "/points" + rest;
 
     /// <summary>The collection's schema, from the cache or the server; NotFound when there is no such collection.</summary>
     private async ValueTask<CollectionSchema> SchemaAsync(string collection, CancellationToken ct)
@@ -614,125 +377,94 @@ public sealed class QdrantVectorStore : IVectorStore, IDisposable
             ?? throw new VectorStoreException(VectorStoreErrorKind.NotFound, $"collection '{collection}' does not exist");
     }
 
-    private static void RequireCompleted(JsonDocument doc, string collection, string what)
+    private static void RequireCompleted(UpdateResult? result, string collection, string what)
     {
-        var status = Parse(doc, what, result => result.GetProperty("status").GetString());
-        if (status != "completed")
+        var status = result?.Status ?? UpdateStatus.UnknownUpdateStatus;
+        if (status != UpdateStatus.Completed)
         {
             throw new VectorStoreException(VectorStoreErrorKind.Unavailable,
-                $"Qdrant reports the {what} on collection '{collection}' as '{status}', not completed; it may or may not be applied");
+                $"Qdrant reports the {what} on collection '{collection}' as {status}, not Completed; it may or may not be applied");
         }
     }
 
-    /// <summary>Reads the response's "result"; a response of another shape means the server is not the Qdrant we speak to.</summary>
-    private static T Parse<T>(JsonDocument doc, string what, Func<JsonElement, T> read)
+    /// <summary>Reads an answer; one of another shape means the server is not the Qdrant we speak to.</summary>
+    private static T Read<T>(string what, Func<T> read)
     {
         try
         {
-            return read(doc.RootElement.GetProperty("result"));
+            return read();
         }
-        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
+        catch (Exception e) when (e is FormatException or NullReferenceException or InvalidOperationException)
         {
-            throw new VectorStoreException(VectorStoreErrorKind.Unavailable,
-                $"Qdrant's answer to {what} has an unexpected shape ({e.Message})", e);
+            throw new VectorStoreException(VectorStoreErrorKind.Unavailable, $"Qdrant's answer to {what} has an unexpected shape ({e.Message})", e);
         }
     }
 
     /// <summary>
-    /// Sends one request and returns the parsed JSON body of a 2xx answer (null for a 404 when
-    /// <paramref name="nullOnNotFound"/>). Failures become <see cref="VectorStoreException"/>s: 404 NotFound, 400/422
-    /// BadRequest, 409 Conflict, anything else (unreachable, timed out, 5xx, unreadable) Unavailable.
+    /// Makes one call with this store's deadline and headers. A failure becomes a <see cref="VectorStoreException"/>
+    /// (<see cref="MapError"/>); the caller's cancellation stays an <see cref="OperationCanceledException"/>.
     /// </summary>
-    private async Task<JsonDocument?> SendAsync(HttpMethod method, string path, byte[]? body, string? collection,
-        CancellationToken ct, bool nullOnNotFound = false)
+    private async Task<T> CallAsync<T>(string operation, string? collection, Func<CallOptions, AsyncUnaryCall<T>> call, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
-        var url = _root + path;
-        using var request = new HttpRequestMessage(method, url);
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(Json));
-        if (body is not null)
-        {
-            request.Content = new ByteArrayContent(body);
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue(Json);
-        }
-
-        HttpStatusCode status;
-        string? reason;
-        byte[] bytes;
+        var options = new CallOptions(_headers, DateTime.UtcNow + _timeout, ct);
         try
         {
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
-            status = response.StatusCode;
-            reason = response.ReasonPhrase;
-            bytes = await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+            using var pending = call(options);
+            return await pending.ResponseAsync.ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        catch (RpcException e) when (ct.IsCancellationRequested)
         {
-            throw;
+            throw new OperationCanceledException($"{operation} was cancelled", e, ct);
         }
-        catch (OperationCanceledException e)
+        catch (RpcException e)
         {
-            throw new VectorStoreException(VectorStoreErrorKind.Unavailable,
-                $"Qdrant did not answer {method} {url} within {_http.Timeout.TotalSeconds:0.###} s", e);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new VectorStoreException(VectorStoreErrorKind.Unavailable,
-                $"Qdrant at {url} cannot be reached ({method}): {e.Message}", e);
-        }
-
-        var code = (int)status;
-        if (code is >= 200 and < 300)
-        {
-            try
-            {
-                return JsonDocument.Parse(bytes);
-            }
-            catch (JsonException e)
-            {
-                throw new VectorStoreException(VectorStoreErrorKind.Unavailable,
-                    $"Qdrant answered {method} {url} with a body that is not JSON: {e.Message}", e);
-            }
-        }
-
-        var error = ErrorText(bytes);
-        if (collection is not null && code is 400 or 404 or 422)
-            _schemas.TryRemove(collection, out _); // the cached schema may be stale
-        switch (code)
-        {
-            case 404 when nullOnNotFound:
-                return null;
-            case 404:
-                throw new VectorStoreException(VectorStoreErrorKind.NotFound,
-                    collection is null ? $"Qdrant: {error}" : $"collection '{collection}': {error}");
-            case 400 or 422:
-                throw new VectorStoreException(VectorStoreErrorKind.BadRequest, $"Qdrant rejected {method} {path}: {error}");
-            case 409:
-                throw new VectorStoreException(VectorStoreErrorKind.Conflict, $"Qdrant: {error}");
-            case 413:
-                throw new VectorStoreException(VectorStoreErrorKind.BadRequest,
-                    $"Qdrant refused {method} {path} as too large ({body?.Length ?? 0} bytes; its limit is service.max_request_size_mb): send fewer points per call");
-            default:
-                throw new VectorStoreException(VectorStoreErrorKind.Unavailable,
-                    $"Qdrant answered {method} {url} with {code} {reason}: {error}");
+            if (collection is not null && e.StatusCode is StatusCode.InvalidArgument or StatusCode.NotFound or StatusCode.FailedPrecondition)
+                _schemas.TryRemove(collection, out _); // the cached schema may be stale
+            throw MapError(e.StatusCode, e.Status.Detail, operation, collection, Address, _timeout, e);
         }
     }
 
-    /// <summary>Qdrant's <c>status.error</c>, else the start of the body.</summary>
-    private static string ErrorText(byte[] body)
+    /// <summary>What a gRPC status from Qdrant means for our callers: the error kind and a message naming what failed.</summary>
+    internal static VectorStoreException MapError(StatusCode code, string? detail, string operation, string? collection, string address, TimeSpan timeout, Exception? inner = null)
     {
-        try
+        var text = string.IsNullOrWhiteSpace(detail) ? "(no detail)" : detail.Trim();
+        switch (code)
         {
-            using var doc = JsonDocument.Parse(body);
-            if (doc.RootElement.ValueKind == JsonValueKind.Object
-                && doc.RootElement.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.Object
-                && s.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.String)
-                return e.GetString()!;
+            case StatusCode.NotFound:
+                return new(VectorStoreErrorKind.NotFound, collection is null ? $"Qdrant: {text}" : $"collection '{collection}': {text}", inner);
+            case StatusCode.InvalidArgument or StatusCode.OutOfRange:
+                return new(VectorStoreErrorKind.BadRequest, $"Qdrant rejected the {operation}{On(collection)}: {text}", inner);
+            case StatusCode.AlreadyExists:
+                return new(VectorStoreErrorKind.Conflict, collection is null ? $"Qdrant: {text}" : $"collection '{collection}': {text}", inner);
+            case StatusCode.FailedPrecondition when operation == "create collection":
+                return new(VectorStoreErrorKind.Conflict, $"Qdrant refused to create collection '{collection}': {text}", inner);
+            case StatusCode.FailedPrecondition:
+                return new(VectorStoreErrorKind.BadRequest, $"Qdrant refused the {operation}{On(collection)}: {text}", inner);
+            case StatusCode.ResourceExhausted when TooLarge(text):
+                return new(VectorStoreErrorKind.BadRequest,
+                    $"the {operation}{On(collection)} is too large for one gRPC message ({text}): send or ask for fewer points per call", inner);
+            case StatusCode.DeadlineExceeded:
+                return new(VectorStoreErrorKind.Unavailable,
+                    $"Qdrant at {address} did not answer the {operation}{On(collection)} within {timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s", inner);
+            case StatusCode.Unauthenticated or StatusCode.PermissionDenied:
+                return new(VectorStoreErrorKind.Unavailable,
+                    $"Qdrant at {address} refused the {operation}{On(collection)} ({code}: {text}); check the API key (VectorStore:Qdrant:ApiKey)", inner);
+            default:
+                var hint = code is StatusCode.Internal or StatusCode.Unknown or StatusCode.Unimplemented
+                    && (text.Contains("HTTP/2", StringComparison.OrdinalIgnoreCase) || text.Contains("protocol", StringComparison.OrdinalIgnoreCase)
+                        || text.Contains("content-type", StringComparison.OrdinalIgnoreCase))
+                    ? "; is this Qdrant's gRPC port (6334 by default; 6333 is REST)?"
+                    : "";
+                return new(VectorStoreErrorKind.Unavailable,
+                    $"Qdrant at {address} cannot be reached or failed ({operation}{On(collection)}): {code}: {text}{hint}", inner);
         }
-        catch (JsonException)
-        {
-        }
-        var text = Encoding.UTF8.GetString(body, 0, Math.Min(body.Length, 500)).Trim();
-        return text.Length == 0 ? "(no body)" : text;
+
+        static string On(string? collection) => collection is null ? "" : $" on collection '{collection}'";
+
+        static bool TooLarge(string text) =>
+            text.Contains("exceeds the maximum", StringComparison.OrdinalIgnoreCase)
+            || text.Contains("larger than max", StringComparison.OrdinalIgnoreCase)
+            || text.Contains("too large", StringComparison.OrdinalIgnoreCase);
     }
 }

@@ -1,50 +1,32 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Platform.VectorStore.Qdrant;
+using G = Qdrant.Client.Grpc;
 
 namespace Platform.VectorStore.Tests.Qdrant;
 
-/// <summary>The store's own <see cref="HttpClient"/> over a real socket: headers, path prefix, timeout, refusal.</summary>
+/// <summary>
+/// The store's gRPC channel over a real socket: what reaches the wire (path, api-key header, request bytes) and how
+/// transport failures and status codes come back. The endpoint is a loopback HTTP/2 listener that answers each call
+/// as a test says; no Qdrant server can be had here (see the behavioural suite for one).
+/// </summary>
 public sealed class QdrantTransportTests
 {
-    private const string Collections = """{"result":{"collections":[{"name":"products"}]},"status":"ok","time":0.0001}""";
-
     [Fact]
-    public async Task The_owned_client_sends_the_api_key_and_keeps_a_path_prefix()
-    {
-        await using var server = new LoopbackServer(_ => Collections);
-        using var store = new QdrantVectorStore(new Uri(server.Address, "qdrant/"), apiKey: "s3cret");
-
-        Assert.Equal(["products"], await store.ListCollectionsAsync());
-
-        var head = Assert.Single(server.Requests);
-        Assert.StartsWith("GET /qdrant/collections HTTP/1.1\r\n", head, StringComparison.Ordinal);
-        Assert.Contains("\r\napi-key: s3cret\r\n", head, StringComparison.OrdinalIgnoreCase);
-    }
-
-    [Fact]
-    public async Task Without_an_api_key_no_header_is_sent()
-    {
-        await using var server = new LoopbackServer(_ => Collections);
-        using var store = new QdrantVectorStore(server.Address);
-        await store.ListCollectionsAsync();
-        Assert.DoesNotContain("api-key", Assert.Single(server.Requests), StringComparison.OrdinalIgnoreCase);
-    }
-
-    [Fact]
-    public async Task A_server_that_does_not_answer_in_time_is_unavailable()
-    {
-        await using var server = new LoopbackServer(_ => null);
-        using var store = new QdrantVectorStore(server.Address, timeout: TimeSpan.FromMilliseconds(300));
-        var e = await Assert.ThrowsAsync<VectorStoreException>(() => store.ListCollectionsAsync().AsTask());
-        Assert.Equal(VectorStoreErrorKind.Unavailable, e.Kind);
-        Assert.Contains($"{server.Address}collections", e.Message, StringComparison.Ordinal);
-        Assert.Contains("within 0.3 s", e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task A_refused_connection_is_unavailable_and_names_the_url()
+    public async Task A_closed_port_fails_fast_as_unavailable_naming_the_address()
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -52,103 +34,233 @@ public sealed class QdrantTransportTests
         listener.Stop();
         using var store = new QdrantVectorStore(new Uri($"http://127.0.0.1:{port}"));
 
+        var clock = Stopwatch.StartNew();
         var e = await Assert.ThrowsAsync<VectorStoreException>(() => store.GetCollectionAsync("products").AsTask());
 
         Assert.Equal(VectorStoreErrorKind.Unavailable, e.Kind);
-        Assert.Contains($"http://127.0.0.1:{port}/collections/products", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"http://127.0.0.1:{port}", e.Message, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"a refused connection took {clock.Elapsed.TotalSeconds:0.0} s to report");
     }
 
     [Fact]
-    public void A_caller_owned_client_needs_a_base_address()
+    public async Task The_api_key_goes_with_every_call_to_qdrants_service_paths()
     {
-        using var http = new HttpClient();
-        Assert.Throws<ArgumentException>(() => new QdrantVectorStore(http));
+        await using var server = await LoopbackGrpc.StartAsync(_ => Answer.Status(StatusCode.NotFound, "Not found: Collection `products` doesn't exist!"));
+        using var store = new QdrantVectorStore(server.Address, apiKey: "s3cret");
+
+        Assert.Null(await store.GetCollectionAsync("products"));
+        await Assert.ThrowsAsync<VectorStoreException>(() => store.ListCollectionsAsync().AsTask());
+
+        Assert.Equal(["/qdrant.Collections/Get", "/qdrant.Collections/List"], server.Calls.Select(c => c.Path));
+        Assert.All(server.Calls, c => Assert.Equal("s3cret", c.ApiKey));
+        Assert.Equal("products", G.GetCollectionInfoRequest.Parser.ParseFrom(server.Calls[0].Body).CollectionName);
     }
 
-    /// <summary>One-request-per-connection HTTP/1.1 on loopback; a null answer holds the connection without replying.</summary>
-    private sealed class LoopbackServer : IAsyncDisposable
+    [Fact]
+    public async Task Without_an_api_key_no_header_is_sent()
     {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly CancellationTokenSource _stop = new();
-        private readonly Func<string, string?> _answer;
-        private readonly Task _loop;
+        await using var server = await LoopbackGrpc.StartAsync(_ => Answer.Message(new G.ListCollectionsResponse()));
+        using var store = new QdrantVectorStore(server.Address);
+        Assert.Empty(await store.ListCollectionsAsync());
+        Assert.Null(Assert.Single(server.Calls).ApiKey);
+    }
 
-        public LoopbackServer(Func<string, string?> answer)
+    [Fact]
+    public async Task A_server_that_does_not_answer_in_time_is_unavailable_and_says_how_long_it_waited()
+    {
+        await using var server = await LoopbackGrpc.StartAsync(_ => Answer.Hang);
+        using var store = new QdrantVectorStore(server.Address, timeout: TimeSpan.FromMilliseconds(300));
+
+        var e = await Assert.ThrowsAsync<VectorStoreException>(() => store.ListCollectionsAsync().AsTask());
+
+        Assert.Equal(VectorStoreErrorKind.Unavailable, e.Kind);
+        Assert.Contains(server.Address.GetLeftPart(UriPartial.Authority), e.Message, StringComparison.Ordinal);
+        Assert.Contains("within 0.3 s", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_call_the_caller_cancels_is_cancelled_not_unavailable()
+    {
+        await using var server = await LoopbackGrpc.StartAsync(_ => Answer.Hang);
+        using var store = new QdrantVectorStore(server.Address);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.ListCollectionsAsync(cancel.Token).AsTask());
+    }
+
+    [Fact]
+    public async Task An_upsert_sends_the_built_request_and_is_not_acknowledged_unless_qdrant_reports_it_completed()
+    {
+        var status = G.UpdateStatus.Acknowledged;
+        await using var server = await LoopbackGrpc.StartAsync(call => call.Path switch
         {
-            _answer = answer;
-            _listener.Start();
-            Address = new Uri($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/");
-            _loop = Task.Run(AcceptAsync);
+            "/qdrant.Collections/Get" => Answer.Message(CollectionInfo()),
+            "/qdrant.Points/Upsert" => Answer.Message(new G.PointsOperationResponse { Result = new G.UpdateResult { Status = status } }),
+            _ => Answer.Status(StatusCode.Unimplemented, call.Path),
+        });
+        using var store = new QdrantVectorStore(server.Address);
+        VectorPoint[] points = [new("a", new Dictionary<string, float[]> { ["text"] = [1, 2, 3] }, """{"k":"v"}""")];
+
+        var e = await Assert.ThrowsAsync<VectorStoreException>(() => store.UpsertAsync("c", points).AsTask());
+        Assert.Equal(VectorStoreErrorKind.Unavailable, e.Kind);
+        Assert.Contains("not Completed", e.Message, StringComparison.Ordinal);
+
+        status = G.UpdateStatus.Completed;
+        await store.UpsertAsync("c", points);
+
+        var sent = G.UpsertPoints.Parser.ParseFrom(server.Calls.Last().Body);
+        Assert.True(sent.Wait);
+        Assert.Equal(QdrantPointId.For("a"), sent.Points.Single().Id.Uuid);
+        Assert.Equal([1f, 2f, 3f], sent.Points.Single().Vectors.Vectors_.Vectors["text"].Dense.Data);
+        Assert.Equal("a", sent.Points.Single().Payload["_pid"].StringValue);
+        // The schema was read once and cached.
+        Assert.Equal(1, server.Calls.Count(c => c.Path == "/qdrant.Collections/Get"));
+    }
+
+    [Fact]
+    public async Task A_bad_batch_never_reaches_the_server()
+    {
+        await using var server = await LoopbackGrpc.StartAsync(call => call.Path == "/qdrant.Collections/Get"
+            ? Answer.Message(CollectionInfo())
+            : Answer.Status(StatusCode.Internal, "should not have been called"));
+        using var store = new QdrantVectorStore(server.Address);
+
+        var e = await Assert.ThrowsAsync<VectorStoreException>(() => store.UpsertAsync("c",
+            [new("ok", new Dictionary<string, float[]> { ["text"] = [1, 2, 3] }), new("bad", new Dictionary<string, float[]> { ["text"] = [1, float.NaN, 3] })]).AsTask());
+
+        Assert.Equal(VectorStoreErrorKind.BadRequest, e.Kind);
+        Assert.Contains("point 'bad'", e.Message, StringComparison.Ordinal);
+        Assert.Equal(["/qdrant.Collections/Get"], server.Calls.Select(c => c.Path));
+    }
+
+    [Fact]
+    public async Task Qdrants_invalid_argument_is_a_bad_request_with_its_text_and_drops_the_cached_schema()
+    {
+        await using var server = await LoopbackGrpc.StartAsync(call => call.Path == "/qdrant.Collections/Get"
+            ? Answer.Message(CollectionInfo())
+            : Answer.Status(StatusCode.InvalidArgument, "Wrong input: Bad request: something the client did not check"));
+        using var store = new QdrantVectorStore(server.Address);
+
+        var e = await Assert.ThrowsAsync<VectorStoreException>(() => store.CountAsync("c").AsTask());
+        Assert.Equal(VectorStoreErrorKind.BadRequest, e.Kind);
+        Assert.Contains("something the client did not check", e.Message, StringComparison.Ordinal);
+        Assert.Contains("'c'", e.Message, StringComparison.Ordinal);
+
+        await Assert.ThrowsAsync<VectorStoreException>(() => store.CountAsync("c").AsTask());
+        Assert.Equal(2, server.Calls.Count(c => c.Path == "/qdrant.Collections/Get"));
+    }
+
+    [Fact]
+    public async Task A_recommendation_from_a_missing_example_names_our_id_not_the_uuid()
+    {
+        var uuid = QdrantPointId.For("shoe-9");
+        await using var server = await LoopbackGrpc.StartAsync(call => call.Path == "/qdrant.Collections/Get"
+            ? Answer.Message(CollectionInfo())
+            : Answer.Status(StatusCode.NotFound, $"Not found: No point with id {uuid} found"));
+        using var store = new QdrantVectorStore(server.Address);
+
+        var e = await Assert.ThrowsAsync<VectorStoreException>(() => store.RecommendAsync("c", new RecommendRequest("text", 3) { Positive = ["shoe-9"] }).AsTask());
+
+        Assert.Equal(VectorStoreErrorKind.NotFound, e.Kind);
+        Assert.Contains("example point 'shoe-9'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Only_absolute_http_addresses_and_positive_timeouts_are_accepted()
+    {
+        Assert.Throws<ArgumentException>(() => new QdrantVectorStore(new Uri("/qdrant", UriKind.Relative)));
+        Assert.Throws<ArgumentException>(() => new QdrantVectorStore(new Uri("ftp://localhost:6334")));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new QdrantVectorStore(new Uri("http://localhost:6334"), timeout: TimeSpan.Zero));
+    }
+
+    private static G.GetCollectionInfoResponse CollectionInfo()
+    {
+        var create = QdrantRequests.CreateCollection("c", new CollectionSchema(new Dictionary<string, VectorParams> { ["text"] = new(3, Distance.Dot) }));
+        return new G.GetCollectionInfoResponse
+        {
+            Result = new G.CollectionInfo { Config = new G.CollectionConfig { Params = new G.CollectionParams { VectorsConfig = create.VectorsConfig } } },
+        };
+    }
+
+    // ---- the loopback endpoint ----
+
+    private sealed record Call(string Path, string? ApiKey, byte[] Body);
+
+    private sealed record Answer(IMessage? Reply, StatusCode Code, string Detail, bool Hangs)
+    {
+        public static Answer Message(IMessage reply) => new(reply, StatusCode.OK, "", false);
+        public static Answer Status(StatusCode code, string detail) => new(null, code, detail, false);
+        public static readonly Answer Hang = new(null, StatusCode.OK, "", true);
+    }
+
+    /// <summary>Kestrel on a loopback port with HTTP/2 only, framing each answer as gRPC does (length-prefixed message, status in trailers).</summary>
+    private sealed class LoopbackGrpc : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+        private readonly ConcurrentQueue<Call> _calls = new();
+
+        private LoopbackGrpc(WebApplication app, Func<Call, Answer> answer)
+        {
+            _app = app;
+            _app.Run(async context => await ServeAsync(context, answer));
         }
 
-        public Uri Address { get; }
-
-        /// <summary>Each request's line and headers, as received.</summary>
-        public List<string> Requests { get; } = [];
-
-        private async Task AcceptAsync()
+        public static async Task<LoopbackGrpc> StartAsync(Func<Call, Answer> answer)
         {
-            var connections = new List<Task>();
-            try
-            {
-                while (true)
-                {
-                    var client = await _listener.AcceptTcpClientAsync(_stop.Token);
-                    connections.Add(ServeAsync(client));
-                }
-            }
-            catch (OperationCanceledException)
-            {
-            }
-            await Task.WhenAll(connections);
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
+            builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
+            var server = new LoopbackGrpc(builder.Build(), answer);
+            await server._app.StartAsync();
+            var address = server._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+            server.Address = new Uri(address);
+            return server;
         }
 
-        private async Task ServeAsync(TcpClient client)
-        {
-            using (client)
-            {
-                var stream = client.GetStream();
-                var buffer = new byte[64 * 1024];
-                var received = 0;
-                int headEnd;
-                while ((headEnd = IndexOfHeadEnd(buffer, received)) < 0)
-                {
-                    var n = await stream.ReadAsync(buffer.AsMemory(received), _stop.Token);
-                    if (n == 0)
-                        return;
-                    received += n;
-                }
-                var head = Encoding.ASCII.GetString(buffer, 0, headEnd + 4);
-                lock (Requests)
-                    Requests.Add(head);
-                var answer = _answer(head);
-                if (answer is null)
-                {
-                    try
-                    {
-                        await Task.Delay(Timeout.Infinite, _stop.Token);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                    }
-                    return;
-                }
-                var body = Encoding.UTF8.GetBytes(answer);
-                var response = Encoding.ASCII.GetBytes(
-                    $"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n");
-                await stream.WriteAsync(response);
-                await stream.WriteAsync(body);
-            }
-        }
+        public Uri Address { get; private set; } = null!;
 
-        private static int IndexOfHeadEnd(byte[] buffer, int count) => buffer.AsSpan(0, count).IndexOf("\r\n\r\n"u8);
+        public List<Call> Calls => [.. _calls];
+
+        private async Task ServeAsync(HttpContext context, Func<Call, Answer> answer)
+        {
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+            var framed = body.ToArray();
+            // gRPC framing: a compression flag byte, a big-endian length, the message.
+            var message = framed.Length >= 5 ? framed[5..(5 + (int)BinaryPrimitives.ReadUInt32BigEndian(framed.AsSpan(1)))] : [];
+            var apiKey = context.Request.Headers.TryGetValue("api-key", out var key) ? key.ToString() : null;
+            var call = new Call(context.Request.Path, apiKey, message);
+            _calls.Enqueue(call);
+
+            var reply = answer(call);
+            if (reply.Hangs)
+            {
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, context.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+                return;
+            }
+            context.Response.ContentType = "application/grpc";
+            if (reply.Reply is not null)
+            {
+                var bytes = reply.Reply.ToByteArray();
+                var frame = new byte[5 + bytes.Length];
+                BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)bytes.Length);
+                bytes.CopyTo(frame, 5);
+                await context.Response.Body.WriteAsync(frame);
+            }
+            context.Response.AppendTrailer("grpc-status", ((int)reply.Code).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (reply.Detail.Length > 0)
+                context.Response.AppendTrailer("grpc-message", Uri.EscapeDataString(reply.Detail));
+        }
 
         public async ValueTask DisposeAsync()
         {
-            await _stop.CancelAsync();
-            _listener.Stop();
-            await _loop;
-            _stop.Dispose();
+            await _app.StopAsync();
+            await _app.DisposeAsync();
         }
     }
 }

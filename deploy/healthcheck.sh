@@ -16,8 +16,10 @@ printf 'GET %s HTTP/1.0\r\nHost: localhost\r\nConnection: close\r\n\r\n' "$path"
 IFS= read -r -t 5 status <&3
 exec 3<&-
 
-# The status line is "HTTP/1.1 200 OK\r"; anything else (503 from /health/ready, 404, garbage) is unhealthy.
-case "$status" in
-  "HTTP/1."[01]" 200"*) exit 0 ;;
-  *) echo "unhealthy: ${status%$'\r'}" >&2; exit 1 ;;
-esac
+# The status line is "HTTP/1.1 200 OK\r" (the reason phrase may be absent); anything else (503 from /health/ready, 404,
+# 2000, garbage, nothing) is unhealthy.
+if [[ "$status" =~ ^HTTP/1\.[01]\ 200([[:space:]]|$) ]]; then
+  exit 0
+fi
+echo "unhealthy: ${status%$'\r'}" >&2
+exit 1

@@ -1,0 +1,38 @@
+# The retrieval silo: retrieval and shopper grains. 8080 health, 11111 silo-to-silo, 30000 Orleans gateway for clients.
+# Build from the repository root (the solution's build files live there):
+#   docker build -f deploy/retrieval.Dockerfile -t platform/retrieval:latest .
+ARG DOTNET_VERSION=10.0
+
+FROM mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION} AS build
+WORKDIR /src
+# Restore from the build files and project files alone, so a change to the sources reuses the restored layer.
+# Every shared project is listed (not only this role's references) so a new reference between them needs no edit here.
+COPY global.json Directory.Build.props Directory.Build.targets Directory.Packages.props ./
+COPY shared/Contracts/Platform.Contracts.csproj shared/Contracts/
+COPY shared/Catalog/Platform.Catalog.csproj shared/Catalog/
+COPY shared/Inference/Platform.Inference.csproj shared/Inference/
+COPY shared/Search/Platform.Search.csproj shared/Search/
+COPY shared/ServiceDefaults/Platform.ServiceDefaults.csproj shared/ServiceDefaults/
+COPY shared/VectorStore/Platform.VectorStore.csproj shared/VectorStore/
+COPY services/Retrieval/Platform.Retrieval.csproj services/Retrieval/
+RUN dotnet restore services/Retrieval/Platform.Retrieval.csproj -r linux-x64
+COPY shared/ shared/
+COPY services/Retrieval/ services/Retrieval/
+RUN dotnet publish services/Retrieval/Platform.Retrieval.csproj -c Release -r linux-x64 --self-contained false --no-restore -o /app/publish
+
+FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION} AS final
+WORKDIR /app
+COPY --from=build /app/publish ./
+COPY models/shopping-clip/ models/shopping-clip/
+COPY deploy/healthcheck.sh /usr/local/bin/healthcheck
+# /data is the role's data directory (Platform:Data); owned by the image's non-root user (APP_UID, 1654, from the base image).
+RUN mkdir /data && chown $APP_UID /data
+VOLUME /data
+ENV ASPNETCORE_URLS=http://+:8080 \
+    Platform__Data=/data \
+    Platform__Model=/app/models/shopping-clip \
+    OTEL_SERVICE_NAME=retrieval
+USER $APP_UID
+EXPOSE 8080 11111 30000
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD ["healthcheck", "8080", "/health/live"]
+ENTRYPOINT ["dotnet", "Platform.Retrieval.dll"]

@@ -7,6 +7,7 @@ using Platform.Indexer;
 using Platform.Inference;
 using Platform.Inference.Onnx;
 using Platform.Retrieval;
+using Platform.Search.Cluster;
 using Platform.ServiceDefaults;
 using Platform.ServiceDefaults.Cluster;
 
@@ -61,6 +62,8 @@ public static class OneProcessPlatform
             Inference = options.Inference,
             Batching = EncoderServiceOptions.BatchingFrom(builder.Configuration),
         });
+        // The embedded store by default; VectorStore:Provider=qdrant puts the vectors in a Qdrant server instead.
+        builder.Services.AddProductVectorStore(builder.Configuration, options.DataDirectory);
         builder.AddIndexerService(new IndexerServiceOptions(options.DataDirectory, dimension));
         builder.AddRetrievalService(new RetrievalServiceOptions(options.DataDirectory, dimension));
         builder.AddGateway(new GatewayOptions

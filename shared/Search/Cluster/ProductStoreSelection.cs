@@ -1,8 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Platform.VectorStore;
-using Platform.VectorStore.Embedded;
 
 namespace Platform.Search.Cluster;
 
@@ -16,19 +14,22 @@ public static class ProductStoreSelection
 
     /// <summary>
     /// The vector store named by <c>VectorStore:Provider</c>: <c>embedded</c> (default, under
-    /// <paramref name="dataDirectory"/>/vectors), or <c>cluster</c> (the embedded store a retrieval silo holds, through
+    /// <paramref name="dataDirectory"/>/vectors), <c>qdrant</c> (<c>VectorStore:Qdrant:Url</c>, gRPC), or <c>cluster</c> (the embedded store a retrieval silo holds, through
     /// <see cref="IVectorStoreGrain"/>: the indexer's choice in a distributed deployment without Qdrant). A process with
     /// its own store also serves it to the cluster when it hosts a silo.
     /// </summary>
     public static IServiceCollection AddProductVectorStore(this IServiceCollection services, IConfiguration configuration, string dataDirectory)
     {
-        var provider = configuration["VectorStore:Provider"] ?? "embedded";
-        if (string.Equals(provider, Cluster, StringComparison.OrdinalIgnoreCase))
+        if (UsesClusterStore(configuration))
             return services.AddClusterVectorStore();
-        if (!string.Equals(provider, "embedded", StringComparison.OrdinalIgnoreCase))
-            throw new InvalidOperationException($"VectorStore:Provider '{provider}' is not known; use 'embedded' or '{Cluster}'.");
         services.AddVectorStoreSerialization();
-        services.TryAddSingleton<IVectorStore>(_ => EmbeddedVectorStore.Open(Path.Combine(dataDirectory, "vectors")));
-        return services;
+        try
+        {
+            return services.AddVectorStore(configuration, dataDirectory);
+        }
+        catch (InvalidOperationException e) when (e.Message.StartsWith(VectorStoreSettings.ProviderKey, StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"{e.Message}, or '{Cluster}' (the embedded store a retrieval silo holds, reached through the cluster)", e);
+        }
     }
 }

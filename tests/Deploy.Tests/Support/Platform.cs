@@ -41,7 +41,7 @@ public static class PlatformContract
     public static readonly IReadOnlySet<string> Keys = new HashSet<string>(StringComparer.Ordinal)
     {
         "Platform__Data", "Platform__Model", "Platform__Devices",
-        "Orleans__Clustering", "Orleans__Redis", "Orleans__ClusterId", "Orleans__ServiceId", "Orleans__AdvertisedIP",
+        "Orleans__Membership", "Orleans__Redis", "Orleans__ClusterId", "Orleans__ServiceId", "Orleans__AdvertisedIP",
         "Orleans__SiloName", "Orleans__SiloPort", "Orleans__GatewayPort", "Orleans__Persistence",
         "Bus__Transport", "Bus__RabbitMq__Uri", "Bus__PublishTimeoutSeconds", "Bus__ConcurrencyPerDevice",
         "Catalog__Provider", "Catalog__ConnectionString",
@@ -63,7 +63,7 @@ public static class PlatformContract
     {
         ["Platform__Data"] = "/data",
         ["Platform__Model"] = "/app/models/shopping-clip",
-        ["Orleans__Clustering"] = "redis",
+        ["Orleans__Membership"] = "redis",
         ["Orleans__Redis"] = "redis:6379",
         ["Orleans__ClusterId"] = "platform",
         ["Orleans__ServiceId"] = "platform",

@@ -16,7 +16,7 @@ public static class EncoderRole
     public static WebApplicationBuilder AddEncoderRole(this WebApplicationBuilder builder)
     {
         var settings = PlatformSettings.From(builder.Configuration);
-        builder.AddServiceDefaults();
+        builder.AddServiceDefaults("encoder");
         builder.AddPlatformSilo(SiloSettings.From(builder.Configuration) with { Accelerators = settings.Devices });
         builder.AddEncoderService(new EncoderServiceOptions
         {

@@ -16,7 +16,7 @@ public static class GatewayRole
     public static WebApplicationBuilder AddGatewayRole(this WebApplicationBuilder builder)
     {
         var settings = PlatformSettings.From(builder.Configuration);
-        builder.AddServiceDefaults();
+        builder.AddServiceDefaults("gateway");
         builder.AddPlatformClient(SiloSettings.From(builder.Configuration));
         builder.AddGateway(new GatewayOptions
         {

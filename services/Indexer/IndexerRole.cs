@@ -21,7 +21,7 @@ public static class IndexerRole
     public static WebApplicationBuilder AddIndexerRole(this WebApplicationBuilder builder)
     {
         var settings = PlatformSettings.From(builder.Configuration);
-        builder.AddServiceDefaults();
+        builder.AddServiceDefaults("indexer");
         if (ProductStoreSelection.UsesClusterStore(builder.Configuration))
             builder.AddPlatformClient(SiloSettings.From(builder.Configuration));
         builder.Services.AddProductVectorStore(builder.Configuration, settings.DataDirectory);

@@ -17,7 +17,7 @@ public static class RetrievalRole
     public static WebApplicationBuilder AddRetrievalRole(this WebApplicationBuilder builder)
     {
         var settings = PlatformSettings.From(builder.Configuration);
-        builder.AddServiceDefaults();
+        builder.AddServiceDefaults("retrieval");
         builder.AddPlatformSilo(SiloSettings.From(builder.Configuration) with { Accelerators = [] });
         builder.Services.AddProductVectorStore(builder.Configuration, settings.DataDirectory);
         builder.AddRetrievalService(new RetrievalServiceOptions(settings.DataDirectory, ModelPackage.Load(settings.RequireModel()).EmbeddingDim));

@@ -25,10 +25,13 @@ public static class ServiceDefaultsExtensions
     /// Problem details, the liveness check, and OpenTelemetry: traces from ASP.NET Core, outgoing HTTP, Orleans grain
     /// calls (with <c>AddActivityPropagation()</c> on silos and clients), MassTransit and the platform's own spans;
     /// metrics from the same, with request latency, encoder batch sizes and queue wait, ingest lag. Exported over OTLP
-    /// when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (or <c>OpenTelemetry:Otlp:Endpoint</c>) names a collector.
+    /// when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (or <c>OpenTelemetry:Otlp:Endpoint</c>) names a collector, over gRPC
+    /// unless <c>OTEL_EXPORTER_OTLP_PROTOCOL</c> is <c>http/protobuf</c>. The service name is
+    /// <paramref name="serviceName"/> (the role) unless <c>OTEL_SERVICE_NAME</c> names this process otherwise.
     /// </summary>
     public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder, string serviceName = "platform")
     {
+        serviceName = builder.Configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } named ? named : serviceName;
         builder.Services.AddProblemDetails();
         builder.Services.AddHealthChecks().AddCheck("process", () => HealthCheckResult.Healthy("the process is running"), [LiveTag]);
 
@@ -46,7 +49,15 @@ public static class ServiceDefaultsExtensions
                 .AddHttpClientInstrumentation());
         var otlp = builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"] ?? builder.Configuration["OpenTelemetry:Otlp:Endpoint"];
         if (!string.IsNullOrWhiteSpace(otlp))
-            telemetry.UseOtlpExporter(OpenTelemetry.Exporter.OtlpExportProtocol.Grpc, new Uri(otlp));
+        {
+            var protocol = builder.Configuration["OTEL_EXPORTER_OTLP_PROTOCOL"] switch
+            {
+                null or "" or "grpc" => OpenTelemetry.Exporter.OtlpExportProtocol.Grpc,
+                "http/protobuf" => OpenTelemetry.Exporter.OtlpExportProtocol.HttpProtobuf,
+                var other => throw new InvalidOperationException($"OTEL_EXPORTER_OTLP_PROTOCOL '{other}' is not supported; use 'grpc' or 'http/protobuf'."),
+            };
+            telemetry.UseOtlpExporter(protocol, new Uri(otlp));
+        }
         return builder;
     }
 

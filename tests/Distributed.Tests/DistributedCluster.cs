@@ -24,6 +24,9 @@ public sealed class DistributedCluster : IAsyncLifetime
     public RabbitMqServer RabbitMq { get; } = new();
     public PostgresServer Postgres { get; } = new();
 
+    /// <summary>Where every process exports its traces.</summary>
+    public OtlpReceiver Telemetry { get; } = new();
+
     public RoleProcess Gateway { get; private set; } = null!;
     public RoleProcess Encoder1 { get; private set; } = null!;
     public RoleProcess Encoder2 { get; private set; } = null!;
@@ -48,7 +51,7 @@ public sealed class DistributedCluster : IAsyncLifetime
         SkipReason = RedisServer.Missing ?? RabbitMqServer.Missing ?? Postgres.SkipReason;
         if (SkipReason is not null)
             return;
-        await Task.WhenAll(Redis.StartAsync(), RabbitMq.StartAsync());
+        await Task.WhenAll(Redis.StartAsync(), RabbitMq.StartAsync(), Telemetry.StartAsync());
 
         var cluster = new Dictionary<string, string>
         {
@@ -61,6 +64,8 @@ public sealed class DistributedCluster : IAsyncLifetime
             ["Bus__PublishTimeoutSeconds"] = "5",
             ["Catalog__Provider"] = "postgres",
             ["Catalog__ConnectionString"] = Postgres.ConnectionString,
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = Telemetry.Endpoint.ToString(),
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
         };
         Dictionary<string, string> With(params (string Key, string Value)[] more)
         {
@@ -82,7 +87,7 @@ public sealed class DistributedCluster : IAsyncLifetime
         await Task.WhenAll(Processes.Select(p => p.WaitReadyAsync(StartTimeout)));
 
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddInMemoryCollection(cluster.ToDictionary(kv => kv.Key.Replace("__", ":"), kv => (string?)kv.Value));
+        builder.Configuration.AddInMemoryCollection(cluster.Where(kv => !kv.Key.StartsWith("OTEL_", StringComparison.Ordinal)).ToDictionary(kv => kv.Key.Replace("__", ":"), kv => (string?)kv.Value));
         builder.AddPlatformClient(SiloSettings.From(builder.Configuration));
         builder.Services.AddClusterVectorStore();
         builder.Services.AddProductCatalog(builder.Configuration, Path.GetTempPath());
@@ -107,5 +112,6 @@ public sealed class DistributedCluster : IAsyncLifetime
         await RabbitMq.DisposeAsync();
         await Redis.DisposeAsync();
         await Postgres.DisposeAsync();
+        await Telemetry.DisposeAsync();
     }
 }

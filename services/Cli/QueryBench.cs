@@ -154,8 +154,8 @@ public static class QueryBench
 
     private static async Task WaitUntilIndexedAsync(IServiceProvider services, CancellationToken ct)
     {
-        var catalog = services.GetRequiredService<ProductCatalog>();
-        while (catalog.CountByStatus()[Contracts.ProductStatus.Pending] > 0)
+        var catalog = services.GetRequiredService<IProductCatalog>();
+        while ((await catalog.CountByStatusAsync(ct))[Contracts.ProductStatus.Pending] > 0)
             await Task.Delay(100, ct);
     }
 

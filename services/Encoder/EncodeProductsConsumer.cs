@@ -14,7 +14,7 @@ namespace Platform.Encoder;
 /// Images come from the catalog (messages carry none), or as tensors the gateway of this process already
 /// preprocessed. Idempotent by product id and content hash: content already indexed, or no longer current, is skipped.
 /// </summary>
-public sealed class EncodeProductsConsumer(EncoderDirectory encoders, ProductCatalog catalog, PreprocessedImageCache preprocessed,
+public sealed class EncodeProductsConsumer(EncoderDirectory encoders, IProductCatalog catalog, PreprocessedImageCache preprocessed,
     ILogger<EncodeProductsConsumer> logger) : IConsumer<Batch<IngestProduct>>
 {
     public async Task Consume(ConsumeContext<Batch<IngestProduct>> context)
@@ -31,8 +31,8 @@ public sealed class EncodeProductsConsumer(EncoderDirectory encoders, ProductCat
             // left the decoded tensor) its image. Null: indexed already, or replaced since (the newer ingest has its
             // own message).
             var image = preprocessed.TryTake(hash, out var tensor)
-                ? catalog.NeedsEncoding(id, hash) ? ImageInput.FromTensor(tensor) : null
-                : catalog.ImageToEncode(id, hash) is { } bytes ? ImageInput.FromBytes(bytes) : null;
+                ? await catalog.NeedsEncodingAsync(id, hash, context.CancellationToken) ? ImageInput.FromTensor(tensor) : null
+                : await catalog.ImageToEncodeAsync(id, hash, context.CancellationToken) is { } bytes ? ImageInput.FromBytes(bytes) : null;
             if (image is null)
                 continue;
             images.Add(image);

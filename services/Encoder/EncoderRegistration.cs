@@ -62,7 +62,7 @@ public static class EncoderRegistration
         services.AddSingleton<EncoderDevices>();
         services.AddSingleton(options.Batching);
         services.TryAddSingleton<PreprocessedImageCache>();
-        services.AddProductCatalog(options.DataDirectory);
+        services.AddProductCatalog(builder.Configuration, options.DataDirectory);
         services.AddHostedService<EncoderWarmup>();
         services.AddHealthChecks().AddCheck<ModelHealthCheck>("model", tags: [ServiceDefaultsExtensions.ReadyTag]);
         return builder;

@@ -44,6 +44,9 @@ internal sealed class ApiProblemHandler(IProblemDetailsService problems) : IExce
             BadHttpRequestException b => new ApiProblem(b.StatusCode, "Bad request", b.Message),
             // The cluster cannot serve the request now (no encoder silo, a silo that does not answer): say so, retryable.
             Orleans.Runtime.OrleansException or TimeoutException => new ApiProblem(StatusCodes.Status503ServiceUnavailable, "Service unavailable", exception.Message),
+            // The catalog's store cannot be reached (PostgreSQL down): retryable; the detail, which names the server, goes to the log only.
+            Platform.Catalog.CatalogUnavailableException => new ApiProblem(StatusCodes.Status503ServiceUnavailable, "Service unavailable",
+                "the product catalog cannot be reached just now; try again shortly"),
             _ => null,
         };
         if (problem is null)

@@ -7,12 +7,12 @@ using Platform.Inference.Imaging;
 namespace Platform.Gateway;
 
 /// <summary>Ingests a catalog file (JSON lines) through the ordinary ingest path, and waits until it is searchable.</summary>
-public sealed class CatalogLoader(IngestService ingest, ProductCatalog catalog, CatalogLoadState load, ILogger<CatalogLoader> logger)
+public sealed class CatalogLoader(IngestService ingest, IProductCatalog catalog, CatalogLoadState load, ILogger<CatalogLoader> logger)
 {
     /// <summary>Loads <paramref name="file"/>; with <paramref name="onlyWhenEmpty"/>, only into a catalog that holds no product yet.</summary>
     public async Task LoadAsync(string file, bool onlyWhenEmpty, CancellationToken stoppingToken)
     {
-        if (onlyWhenEmpty && catalog.CountByStatus().Values.Sum() > 0)
+        if (onlyWhenEmpty && (await catalog.CountByStatusAsync(stoppingToken)).Values.Sum() > 0)
         {
             logger.LogInformation("The data directory already holds products; the catalog {File} is not loaded again", file);
             load.Complete();
@@ -51,7 +51,7 @@ public sealed class CatalogLoader(IngestService ingest, ProductCatalog catalog, 
         {
             foreach (var id in waiting.ToList())
             {
-                var status = catalog.Get(id)?.Status;
+                var status = (await catalog.GetAsync(id, stoppingToken))?.Status;
                 if (status is ProductStatus.Indexed or ProductStatus.Failed)
                 {
                     waiting.Remove(id);
@@ -74,9 +74,17 @@ public sealed class CatalogLoader(IngestService ingest, ProductCatalog catalog, 
         {
             while (await timer.WaitForNextTickAsync(cancellationToken))
             {
-                var counts = catalog.CountByStatus();
-                logger.LogInformation("Catalog: {Accepted} of {Total} accepted; {Indexed} products indexed, {Pending} pending",
-                    load.Accepted, load.Total, counts[ProductStatus.Indexed], counts[ProductStatus.Pending]);
+                try
+                {
+                    var counts = await catalog.CountByStatusAsync(cancellationToken);
+                    logger.LogInformation("Catalog: {Accepted} of {Total} accepted; {Indexed} products indexed, {Pending} pending",
+                        load.Accepted, load.Total, counts[ProductStatus.Indexed], counts[ProductStatus.Pending]);
+                }
+                catch (CatalogUnavailableException e)
+                {
+                    // Progress is only a report: the load itself says when the catalog fails it.
+                    logger.LogWarning("Catalog: {Accepted} of {Total} accepted; counts unavailable ({Reason})", load.Accepted, load.Total, e.Message);
+                }
             }
         }
         catch (OperationCanceledException)

@@ -47,9 +47,9 @@ public static class GatewayEndpoints
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
 
-        v1.MapGet("/products/{id}", (string id, ProductCatalog catalog) =>
+        v1.MapGet("/products/{id}", async (string id, IProductCatalog catalog, CancellationToken ct) =>
             {
-                var record = catalog.Get(id) ?? throw ApiProblem.NotFound($"no product with id '{id}'");
+                var record = await catalog.GetAsync(id, ct) ?? throw ApiProblem.NotFound($"no product with id '{id}'");
                 var p = record.Product;
                 return Results.Ok(new ProductView(p.Id, p.Title, p.Description, p.Category, p.Price,
                     p.Attributes ?? new Dictionary<string, string>(), record.Status, record.FailureReason, record.ContentHash, record.UpdatedAt));

@@ -40,11 +40,12 @@ public static class GatewayRegistration
         var package = ModelPackage.Load(options.ModelDirectory);
         services.AddSingleton(new ImagePreprocessor(new ImagePreprocessOptions(package.ImageSize, package.Mean, package.Std, options.MaxImagePixels)));
         services.TryAddSingleton<PreprocessedImageCache>();
-        services.AddProductCatalog(options.DataDirectory);
+        services.AddProductCatalog(builder.Configuration, options.DataDirectory);
         services.AddSingleton<IngestService>();
         services.AddSingleton<CatalogLoadState>();
         services.AddSingleton<CatalogLoader>();
-        services.AddHealthChecks().AddCheck<CatalogLoadHealthCheck>("catalog", tags: [ServiceDefaultsExtensions.ReadyTag]);
+        // "catalog" is the store's own check (AddProductCatalog); this one says whether the start-up load is done.
+        services.AddHealthChecks().AddCheck<CatalogLoadHealthCheck>("catalog-load", tags: [ServiceDefaultsExtensions.ReadyTag]);
         return builder;
     }
 

@@ -15,7 +15,7 @@ public sealed record IngestReceipt(string Id, ProductStatus Status, string Conte
 /// is stored), records it durably in the catalog, then hands it to the encoders over the bus. The decoded tensor is
 /// kept for an encoder in this process, so the image is not decoded twice.
 /// </summary>
-public sealed class IngestService(ProductCatalog catalog, ImagePreprocessor images, PreprocessedImageCache preprocessed,
+public sealed class IngestService(IProductCatalog catalog, ImagePreprocessor images, PreprocessedImageCache preprocessed,
     IPublishEndpoint bus, ILogger<IngestService> logger)
 {
     public async Task<IngestReceipt> IngestAsync(ProductInfo product, byte[] image, CancellationToken cancellationToken = default)
@@ -24,9 +24,11 @@ public sealed class IngestService(ProductCatalog catalog, ImagePreprocessor imag
         // A full decode, not just the header: a truncated file must fail here, not later in the encoder.
         var tensor = images.PreprocessWithInfo(image).Tensor;
 
-        var hash = ProductCatalog.ComputeContentHash(product, image);
-        if (catalog.RecordIngest(product, image, hash) == IngestOutcome.Unchanged)
-            return new IngestReceipt(product.Id, catalog.Get(product.Id)!.Status, hash);
+        var hash = ContentHash.Compute(product, image);
+        // The caller's token is not passed to the write: a cancel mid-statement would leave the caller unsure whether
+        // the product was recorded. The store's own command timeout bounds it.
+        if (await catalog.RecordIngestAsync(product, image, hash, CancellationToken.None) == IngestOutcome.Unchanged)
+            return new IngestReceipt(product.Id, (await catalog.GetAsync(product.Id, CancellationToken.None))?.Status ?? ProductStatus.Pending, hash);
         preprocessed.Add(hash, tensor);
         // Once the catalog holds the product it must reach the encoders even if the caller goes away now (a client
         // that disconnects would otherwise leave it pending until the next restart): the caller's token no longer
@@ -46,7 +48,7 @@ public sealed class IngestService(ProductCatalog catalog, ImagePreprocessor imag
     public async Task<int> ResendPendingAsync(CancellationToken cancellationToken)
     {
         var resent = 0;
-        foreach (var pending in catalog.Pending())
+        await foreach (var pending in catalog.PendingAsync(cancellationToken))
         {
             await bus.Publish(pending, cancellationToken);
             resent++;

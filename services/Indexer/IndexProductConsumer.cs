@@ -10,20 +10,20 @@ namespace Platform.Indexer;
 /// Writes embedded products into the index. Idempotent: an upsert by product id, and embeddings of content that is
 /// no longer the product's current content (a newer ingest overtook it) are dropped.
 /// </summary>
-public sealed class IndexProductConsumer(ProductIndex index, ProductCatalog catalog, ILogger<IndexProductConsumer> logger)
+public sealed class IndexProductConsumer(ProductIndex index, IProductCatalog catalog, ILogger<IndexProductConsumer> logger)
     : IConsumer<ProductEmbedded>
 {
     public async Task Consume(ConsumeContext<ProductEmbedded> context)
     {
         var message = context.Message;
-        var record = catalog.Get(message.Product.Id);
+        var record = await catalog.GetAsync(message.Product.Id, context.CancellationToken);
         if (record?.ContentHash != message.ContentHash)
         {
             logger.LogDebug("Dropping stale embeddings of {ProductId}", message.Product.Id);
             return;
         }
         await index.UpsertAsync(message, context.CancellationToken);
-        if (catalog.MarkIndexed(message.Product.Id, message.ContentHash))
+        if (await catalog.MarkIndexedAsync(message.Product.Id, message.ContentHash, context.CancellationToken))
         {
             // From the ingest's acknowledgement (the catalog's timestamp of the accepted content) to searchable.
             if (record.Status == ProductStatus.Pending)
@@ -34,15 +34,14 @@ public sealed class IndexProductConsumer(ProductIndex index, ProductCatalog cata
 }
 
 /// <summary>Records why a product could not be indexed, so the merchant can see it on the product.</summary>
-public sealed class RecordIngestFailureConsumer(ProductCatalog catalog, ILogger<RecordIngestFailureConsumer> logger)
+public sealed class RecordIngestFailureConsumer(IProductCatalog catalog, ILogger<RecordIngestFailureConsumer> logger)
     : IConsumer<ProductIngestFailed>
 {
-    public Task Consume(ConsumeContext<ProductIngestFailed> context)
+    public async Task Consume(ConsumeContext<ProductIngestFailed> context)
     {
         var message = context.Message;
-        if (catalog.MarkFailed(message.ProductId, message.ContentHash, message.Reason))
+        if (await catalog.MarkFailedAsync(message.ProductId, message.ContentHash, message.Reason, context.CancellationToken))
             logger.LogWarning("Product {ProductId} failed: {Reason}", message.ProductId, message.Reason);
-        return Task.CompletedTask;
     }
 }
 
@@ -59,16 +58,15 @@ public sealed class IndexProductConsumerDefinition : ConsumerDefinition<IndexPro
 /// When encoding keeps failing after retries (a model that cannot load, a device error), the product is marked
 /// failed with the error, rather than left pending with no word of why.
 /// </summary>
-public sealed class RecordEncodeFaultConsumer(ProductCatalog catalog, ILogger<RecordEncodeFaultConsumer> logger)
+public sealed class RecordEncodeFaultConsumer(IProductCatalog catalog, ILogger<RecordEncodeFaultConsumer> logger)
     : IConsumer<Fault<IngestProduct>>
 {
-    public Task Consume(ConsumeContext<Fault<IngestProduct>> context)
+    public async Task Consume(ConsumeContext<Fault<IngestProduct>> context)
     {
         var message = context.Message.Message;
         var reason = context.Message.Exceptions.FirstOrDefault()?.Message ?? "unknown error";
-        if (catalog.MarkFailed(message.Product.Id, message.ContentHash, $"encoding failed: {reason}"))
+        if (await catalog.MarkFailedAsync(message.Product.Id, message.ContentHash, $"encoding failed: {reason}", context.CancellationToken))
             logger.LogError("Encoding {ProductId} failed: {Reason}", message.Product.Id, reason);
-        return Task.CompletedTask;
     }
 }
 

@@ -14,7 +14,7 @@ public static class IndexerRegistration
     /// <summary>The indexer service: the product index it writes, the catalog whose status it keeps, and its start-up check.</summary>
     public static IHostApplicationBuilder AddIndexerService(this IHostApplicationBuilder builder, IndexerServiceOptions options)
     {
-        builder.Services.AddProductCatalog(options.DataDirectory);
+        builder.Services.AddProductCatalog(builder.Configuration, options.DataDirectory);
         builder.Services.AddProductIndex(options.DataDirectory, options.Dimension);
         builder.Services.AddSingleton<IndexStartup>();
         return builder;
@@ -34,16 +34,16 @@ public static class IndexerRegistration
 /// catalog calls indexed but the store lacks (a store lost or replaced, or a collection remade for another schema: a
 /// model of another dimension, or new lexical spaces) put back to pending, to be encoded again.
 /// </summary>
-public sealed class IndexStartup(ProductIndex index, ProductCatalog catalog, ILogger<IndexStartup> logger)
+public sealed class IndexStartup(ProductIndex index, IProductCatalog catalog, ILogger<IndexStartup> logger)
 {
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         await index.EnsureCollectionAsync(cancellationToken);
         var present = await index.StoredIdsAsync(cancellationToken);
-        var lost = catalog.IndexedIds().Where(id => !present.Contains(id)).ToList();
+        var lost = (await catalog.IndexedIdsAsync(cancellationToken)).Where(id => !present.Contains(id)).ToList();
         if (lost.Count == 0)
             return;
-        var requeued = catalog.MarkPending(lost);
+        var requeued = await catalog.MarkPendingAsync(lost, cancellationToken);
         logger.LogWarning("{Count} products marked indexed are not in the vector store{Why}; encoding them again",
             requeued, index.Recreated ? " (its collection was remade for another schema: a model of another dimension, or new lexical spaces)" : "");
     }

@@ -20,7 +20,7 @@ public sealed class RoleProcess : IAsyncDisposable
         Name = name;
         Role = role;
         _environment = environment;
-        HttpPort = Servers.LocalServer.FreePort();
+        HttpPort = Platform.Tests.Servers.LocalServer.FreePort();
         DataDirectory = Directory.CreateTempSubdirectory($"platform-{name}-").FullName;
         Address = new Uri($"http://127.0.0.1:{HttpPort}");
     }

@@ -17,7 +17,7 @@ public sealed class StartupCatalogTests
             foreach (var (product, _) in Fixtures.Products)
                 Assert.Equal("indexed", await Fixtures.StatusAsync(server.Client, product.Id));
             var ready = await server.Client.GetFromJsonAsync<JsonElement>("/health/ready");
-            Assert.Contains($"{Fixtures.Products.Count} indexed", ready.GetProperty("checks").GetProperty("catalog").GetProperty("description").GetString());
+            Assert.Contains($"{Fixtures.Products.Count} indexed", ready.GetProperty("checks").GetProperty("catalog-load").GetProperty("description").GetString());
             var (first, imagePath) = Fixtures.Products[0];
             var hits = await Fixtures.SearchImageAsync(server.Client, await File.ReadAllBytesAsync(imagePath), Fixtures.ContentTypeOf(imagePath), k: 1);
             Assert.Equal(first.Id, hits.Single().Id);

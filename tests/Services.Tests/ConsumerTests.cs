@@ -30,7 +30,7 @@ public abstract class ConsumerHarness : IAsyncLifetime
 
     protected ITestHarness Harness { get; private set; } = null!;
 
-    protected ProductCatalog Catalog { get; private set; } = null!;
+    protected IProductCatalog Catalog { get; private set; } = null!;
 
     /// <summary>The model package the encoder loads.</summary>
     protected abstract string PreparePackage();
@@ -49,7 +49,7 @@ public abstract class ConsumerHarness : IAsyncLifetime
             x.AddIndexerConsumers();
         });
         _host = builder.Build();
-        Catalog = Provider.GetRequiredService<ProductCatalog>();
+        Catalog = Provider.GetRequiredService<IProductCatalog>();
         Harness = Provider.GetRequiredService<ITestHarness>();
         await Harness.Start(); // starts the host's services too: the silo first, then the bus
     }
@@ -69,17 +69,17 @@ public abstract class ConsumerHarness : IAsyncLifetime
         var image = await File.ReadAllBytesAsync(RepoPaths.InRepo("tests", "fixtures", "products", imageFile));
         image = damage?.Invoke(image) ?? image;
         var product = new ProductInfo(id, title);
-        var hash = ProductCatalog.ComputeContentHash(product, image);
-        Catalog.RecordIngest(product, image, hash);
+        var hash = ContentHash.Compute(product, image);
+        await Catalog.RecordIngestAsync(product, image, hash);
         return new IngestProduct(product, hash);
     }
 
     protected async Task WaitForStatusAsync(string id, ProductStatus status)
     {
         var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (Catalog.Get(id)!.Status != status && DateTime.UtcNow < deadline)
+        while ((await Catalog.GetAsync(id))!.Status != status && DateTime.UtcNow < deadline)
             await Task.Delay(20);
-        Assert.Equal(status, Catalog.Get(id)!.Status);
+        Assert.Equal(status, (await Catalog.GetAsync(id))!.Status);
     }
 }
 
@@ -100,7 +100,7 @@ public sealed class ConsumerTests : ConsumerHarness
         Assert.Equal(128, embedded.ImageEmbedding.Length);
         Assert.Equal(128, embedded.TextEmbedding.Length);
         Assert.Equal("test-clip-random", embedded.Model);
-        Assert.Equal(ProductStatus.Indexed, Catalog.Get("good")!.Status);
+        Assert.Equal(ProductStatus.Indexed, (await Catalog.GetAsync("good"))!.Status);
     }
 
     [Fact]
@@ -130,7 +130,7 @@ public sealed class ConsumerTests : ConsumerHarness
         Assert.True(await Harness.Published.Any<ProductIngestFailed>(m => m.Context.Message.ProductId == "corrupt"));
         Assert.False(await Harness.Published.Any<ProductEmbedded>(m => m.Context.Message.Product.Id == "corrupt"));
         await WaitForStatusAsync("corrupt", ProductStatus.Failed);
-        Assert.StartsWith("image rejected", Catalog.Get("corrupt")!.FailureReason);
+        Assert.StartsWith("image rejected", (await Catalog.GetAsync("corrupt"))!.FailureReason);
     }
 
     [Fact]
@@ -161,7 +161,7 @@ public sealed class ConsumerTests : ConsumerHarness
         await Harness.InactivityTask;
         Assert.False(await Harness.Published.Any<ProductIndexed>(m => m.Context.Message.ContentHash == old.ContentHash));
         Assert.Empty(await Provider.GetRequiredService<ProductIndex>().GetPayloadsAsync(["replaced"]));
-        Assert.Equal(ProductStatus.Pending, Catalog.Get("replaced")!.Status);
+        Assert.Equal(ProductStatus.Pending, (await Catalog.GetAsync("replaced"))!.Status);
         Assert.NotEqual(old.ContentHash, current.ContentHash);
     }
 }
@@ -190,7 +190,7 @@ public sealed class EncoderFaultTests : ConsumerHarness
 
         Assert.True(await Harness.Published.Any<Fault<IngestProduct>>());
         await WaitForStatusAsync("doomed", ProductStatus.Failed);
-        var record = Catalog.Get("doomed")!;
+        var record = (await Catalog.GetAsync("doomed"))!;
         Assert.StartsWith("encoding failed: ", record.FailureReason);
         Assert.Contains("image_encoder.onnx", record.FailureReason); // the forward failed, not the load
     }

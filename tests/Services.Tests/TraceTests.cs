@@ -53,11 +53,11 @@ public sealed class TraceTests : IAsyncLifetime
         var response = await _http.PostAsJsonAsync("/v1/products", new { id = "traced", title = "Red Running Shoe", image });
         Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
 
-        var catalog = _app.Services.GetRequiredService<ProductCatalog>();
+        var catalog = _app.Services.GetRequiredService<IProductCatalog>();
         var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (catalog.Get("traced")!.Status != ProductStatus.Indexed && DateTime.UtcNow < deadline)
+        while ((await catalog.GetAsync("traced"))!.Status != ProductStatus.Indexed && DateTime.UtcNow < deadline)
             await Task.Delay(50);
-        Assert.Equal(ProductStatus.Indexed, catalog.Get("traced")!.Status);
+        Assert.Equal(ProductStatus.Indexed, (await catalog.GetAsync("traced"))!.Status);
         // The indexer marks the product indexed inside its consume, before that span ends: wait for the span too.
         Activity[] spans;
         do

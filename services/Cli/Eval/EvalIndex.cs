@@ -50,7 +50,7 @@ public sealed class EvalIndex : IDisposable
             {
                 ct.ThrowIfCancellationRequested();
                 var images = batch.Select(p => File.ReadAllBytes(p.ImagePath)).ToList();
-                var hashes = batch.Select((p, i) => ProductCatalog.ComputeContentHash(p.Product, images[i])).ToList();
+                var hashes = batch.Select((p, i) => ContentHash.Compute(p.Product, images[i])).ToList();
                 if (encoder is null)
                 {
                     for (var i = 0; i < batch.Length; i++)

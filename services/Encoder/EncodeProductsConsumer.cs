@@ -112,13 +112,14 @@ public sealed class EncodeProductsConsumerDefinition : ConsumerDefinition<Encode
     private readonly int _concurrency;
 
     /// <param name="devices">This process's inference devices.</param>
-    /// <param name="bus">How many batches each device works on at once (<see cref="BusSettings.ConcurrencyPerDevice"/>).</param>
-    public EncodeProductsConsumerDefinition(EncoderDevices devices, BusSettings bus)
+    /// <param name="bus">How many batches each device works on at once (<see cref="BusSettings.ConcurrencyPerDevice"/>);
+    /// the defaults when the host registered no bus settings (a test harness).</param>
+    public EncodeProductsConsumerDefinition(EncoderDevices devices, BusSettings? bus = null)
     {
         EndpointName = "encode-products";
         // Bounded per device: one process takes only as much of the shared queue as its devices can work on, and the
         // rest stays for the other encoder processes (competing consumers).
-        _concurrency = Math.Max(1, devices.Devices.Count) * bus.ConcurrencyPerDevice;
+        _concurrency = Math.Max(1, devices.Devices.Count) * (bus ?? new BusSettings()).ConcurrencyPerDevice;
     }
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,

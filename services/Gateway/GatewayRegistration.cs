@@ -42,6 +42,8 @@ public static class GatewayRegistration
         services.TryAddSingleton<PreprocessedImageCache>();
         services.AddProductCatalog(builder.Configuration, options.DataDirectory);
         services.AddSingleton<IngestService>();
+        services.AddSingleton(ResendOptions.From(builder.Configuration));
+        services.AddHostedService<PendingResender>();
         services.AddSingleton<CatalogLoadState>();
         services.AddSingleton<CatalogLoader>();
         // "catalog" is the store's own check (AddProductCatalog); this one says whether the start-up load is done.

@@ -17,7 +17,11 @@ public static class EncoderRole
     {
         var settings = PlatformSettings.From(builder.Configuration);
         builder.AddServiceDefaults("encoder");
-        builder.AddPlatformSilo(SiloSettings.From(builder.Configuration) with { Accelerators = settings.Devices });
+        builder.AddPlatformSilo(SiloSettings.From(builder.Configuration) with
+        {
+            Accelerators = settings.Devices,
+            GrainAssemblies = [typeof(EncoderGrain).Assembly],
+        });
         builder.AddEncoderService(new EncoderServiceOptions
         {
             ModelDirectory = settings.RequireModel(),

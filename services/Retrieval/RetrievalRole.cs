@@ -18,7 +18,12 @@ public static class RetrievalRole
     {
         var settings = PlatformSettings.From(builder.Configuration);
         builder.AddServiceDefaults("retrieval");
-        builder.AddPlatformSilo(SiloSettings.From(builder.Configuration) with { Accelerators = [] });
+        builder.AddPlatformSilo(SiloSettings.From(builder.Configuration) with
+        {
+            Accelerators = [],
+            // The retrieval grains, and the vector store this silo serves to the cluster when it holds one.
+            GrainAssemblies = [typeof(RetrievalGrain).Assembly, typeof(IVectorStoreGrain).Assembly],
+        });
         builder.Services.AddProductVectorStore(builder.Configuration, settings.DataDirectory);
         builder.AddRetrievalService(new RetrievalServiceOptions(settings.DataDirectory, ModelPackage.Load(settings.RequireModel()).EmbeddingDim));
         return builder;

@@ -107,6 +107,13 @@ public sealed class DistributedCluster : IAsyncLifetime
             await _client.StopAsync(TimeSpan.FromSeconds(5));
             _client.Dispose();
         }
+        // PLATFORM_TEST_LOGS=DIR keeps every process's output tail, to read after a run.
+        if (Environment.GetEnvironmentVariable("PLATFORM_TEST_LOGS") is { Length: > 0 } logs)
+        {
+            Directory.CreateDirectory(logs);
+            foreach (var process in Processes.Where(p => p is not null))
+                await File.WriteAllTextAsync(Path.Combine(logs, $"{process.Name}.log"), process.Output);
+        }
         foreach (var process in Processes.Where(p => p is not null))
             await process.DisposeAsync();
         await RabbitMq.DisposeAsync();

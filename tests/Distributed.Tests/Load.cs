@@ -39,6 +39,7 @@ public sealed class IngestDriver(Uri gateway, IReadOnlyList<(ProductInfo Product
     private readonly ConcurrentQueue<string> _errors = new();
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _refused;
+    private int _timedOut;
 
     public IReadOnlyCollection<string> Acknowledged => (IReadOnlyCollection<string>)_acknowledged.Keys;
 
@@ -47,6 +48,9 @@ public sealed class IngestDriver(Uri gateway, IReadOnlyList<(ProductInfo Product
     /// <summary>503 answers (each retried).</summary>
     public int Refused => _refused;
 
+    /// <summary>Requests that got no answer within the client's timeout (each retried).</summary>
+    public int TimedOut => _timedOut;
+
     public IReadOnlyCollection<string> Errors => _errors;
 
     public TimeSpan Elapsed { get; private set; }
@@ -54,7 +58,7 @@ public sealed class IngestDriver(Uri gateway, IReadOnlyList<(ProductInfo Product
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        using var http = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromSeconds(60) };
+        using var http = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromSeconds(30) };
         try
         {
             await Parallel.ForEachAsync(products, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancellationToken },
@@ -103,6 +107,11 @@ public sealed class IngestDriver(Uri gateway, IReadOnlyList<(ProductInfo Product
             {
                 _errors.Enqueue($"{product.Id}: {e.Message}");
                 return;
+            }
+            catch (TaskCanceledException) when (!ct.IsCancellationRequested)
+            {
+                // No answer within the client's timeout: the merchant's loader gives up on this try and sends again.
+                Interlocked.Increment(ref _timedOut);
             }
             if (DateTime.UtcNow > deadline)
             {

@@ -5,7 +5,7 @@ namespace Platform.Search.Cluster;
 /// <summary>
 /// The vector store of a silo that holds one (a retrieval silo with the embedded engine), for processes of the cluster
 /// that have none of their own: the indexer writes through it, and tests and operators read through it. One call per
-/// <see cref="IVectorStore"/> operation; the store's types travel as JSON (<see cref="VectorStoreJson"/>).
+/// <see cref="IVectorStore"/> operation; the store's types travel as JSON (ServiceDefaults' VectorStoreSerialization).
 /// </summary>
 [Alias("platform.vector-store")]
 public interface IVectorStoreGrain : IGrainWithIntegerKey

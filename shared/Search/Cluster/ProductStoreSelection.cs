@@ -22,7 +22,6 @@ public static class ProductStoreSelection
     {
         if (UsesClusterStore(configuration))
             return services.AddClusterVectorStore();
-        services.AddVectorStoreSerialization();
         try
         {
             return services.AddVectorStore(configuration, dataDirectory);

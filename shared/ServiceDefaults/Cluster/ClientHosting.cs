@@ -32,6 +32,7 @@ public static class ClientHostingExtensions
                     serviceId: settings.ServiceId, clusterId: settings.ClusterId);
             }
             client.AddActivityPropagation();
+            client.Services.AddVectorStoreSerialization();
         });
         return builder;
     }

@@ -51,6 +51,14 @@ public sealed record SiloSettings
     /// <summary>The devices this silo runs encoders on (<c>cpu</c>, <c>cuda:0</c>, ...); none for a silo without encoders.</summary>
     public IReadOnlyList<string> Accelerators { get; init; } = [];
 
+    /// <summary>
+    /// The assemblies whose grain classes this silo hosts, of the platform's own (<c>Platform.*</c>); null for all it
+    /// has loaded (the one-process mode). A process that runs one role has every service's assemblies loaded (the
+    /// <c>platform</c> binary carries them all), so without this an encoder silo would offer to host retrieval grains
+    /// whose services it never registered.
+    /// </summary>
+    public IReadOnlyList<System.Reflection.Assembly>? GrainAssemblies { get; init; }
+
     /// <summary>Serve the Orleans dashboard under <c>/dashboard</c>. Off by default: it has no authentication of its own.</summary>
     public bool Dashboard { get; init; }
 
@@ -157,6 +165,11 @@ public static class SiloHostingExtensions
             else
                 silo.AddMemoryGrainStorageAsDefault();
 
+            if (settings.GrainAssemblies is { } hosted)
+            {
+                silo.Services.PostConfigure<GrainTypeOptions>(options => options.Classes.RemoveWhere(type =>
+                    type.Assembly.GetName().Name?.StartsWith("Platform.", StringComparison.Ordinal) == true && !hosted.Contains(type.Assembly)));
+            }
             silo.UseSiloMetadata(metadata);
             silo.AddPlatformGrainServices();
             if (settings.Dashboard)
@@ -170,6 +183,7 @@ public static class SiloHostingExtensions
     public static ISiloBuilder AddPlatformGrainServices(this ISiloBuilder silo)
     {
         silo.AddActivityPropagation();
+        silo.Services.AddVectorStoreSerialization();
         silo.Services.AddPlacementFilter<AcceleratorPlacementFilterStrategy, AcceleratorPlacementFilterDirector>(ServiceLifetime.Singleton);
         silo.Services.AddSingleton<EncoderDirectory>();
         return silo;

@@ -1,15 +1,15 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Serialization;
 using Platform.VectorStore;
 
-namespace Platform.Search.Cluster;
+namespace Platform.ServiceDefaults.Cluster;
 
 /// <summary>
 /// How the vector store's own types (records with no Orleans attributes: the store knows nothing of Orleans) cross
-/// grain calls: as JSON, filter conditions tagged with their type.
+/// grain calls: as JSON, filter conditions tagged with their type. Every silo and client registers it, since a silo
+/// that is only a client's gateway reads the messages it forwards too.
 /// </summary>
 public static class VectorStoreJson
 {
@@ -38,14 +38,6 @@ public static class VectorStoreJson
         services.AddSerializer(serializer => serializer.AddJsonSerializer(
             isSupported: type => type.Namespace == typeof(IVectorStore).Namespace,
             jsonSerializerOptions: Options));
-        return services;
-    }
-
-    /// <summary>The store this process writes and reads is another silo's, reached through <see cref="IVectorStoreGrain"/>.</summary>
-    public static IServiceCollection AddClusterVectorStore(this IServiceCollection services)
-    {
-        services.AddVectorStoreSerialization();
-        services.TryAddSingleton<IVectorStore, ClusterVectorStore>();
         return services;
     }
 }

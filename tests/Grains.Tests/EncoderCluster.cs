@@ -64,6 +64,8 @@ public class EncoderCluster : IAsyncLifetime
             silo.Services.AddSingleton<EncoderDevices>();
             silo.Services.AddSingleton(_batching);
         });
+        // The client loads every grain interface it references, the vector store's too, as platform clients do.
+        builder.ConfigureClient(client => client.Services.AddVectorStoreSerialization());
         Cluster = builder.Build();
         await Cluster.DeployAsync();
         // Which silo got the metadata, as the silos themselves see it.

@@ -10,7 +10,7 @@ public static class ProductStoreSelection
 
     /// <summary>True when this process's vector store is another silo's (<c>VectorStore:Provider</c> = <c>cluster</c>), so it must join the cluster.</summary>
     public static bool UsesClusterStore(IConfiguration configuration) =>
-        string.Equals(configuration["VectorStore:Provider"], Cluster, StringComparison.OrdinalIgnoreCase);
+        string.Equals(configuration[VectorStoreSettings.ProviderKey]?.Trim(), Cluster, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// The vector store named by <c>VectorStore:Provider</c>: <c>embedded</c> (default, under
@@ -22,13 +22,15 @@ public static class ProductStoreSelection
     {
         if (UsesClusterStore(configuration))
             return services.AddClusterVectorStore();
-        try
+        // Decided on the value, so a refusal names all three choices (the store's own settings know only two).
+        var provider = configuration[VectorStoreSettings.ProviderKey]?.Trim();
+        if (!string.IsNullOrEmpty(provider)
+            && !provider.Equals(VectorStoreSettings.Embedded, StringComparison.OrdinalIgnoreCase)
+            && !provider.Equals(VectorStoreSettings.Qdrant, StringComparison.OrdinalIgnoreCase))
         {
-            return services.AddVectorStore(configuration, dataDirectory);
+            throw new InvalidOperationException($"{VectorStoreSettings.ProviderKey} is '{provider}'; accepted values are '{VectorStoreSettings.Embedded}' " +
+                $"(the default), '{VectorStoreSettings.Qdrant}' and '{Cluster}' (the embedded store a retrieval silo holds, reached through the cluster)");
         }
-        catch (InvalidOperationException e) when (e.Message.StartsWith(VectorStoreSettings.ProviderKey, StringComparison.Ordinal))
-        {
-            throw new InvalidOperationException($"{e.Message}, or '{Cluster}' (the embedded store a retrieval silo holds, reached through the cluster)", e);
-        }
+        return services.AddVectorStore(configuration, dataDirectory);
     }
 }

@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
 namespace Platform.ServiceDefaults;
@@ -24,9 +25,17 @@ public sealed record BusSettings
     /// <summary>Ingest batches one encoder process works on at once, per inference device it has.</summary>
     public int ConcurrencyPerDevice { get; init; } = 2;
 
+    /// <summary>How long a receive endpoint may stay down while the broker answers before the bus is restarted
+    /// (<see cref="BusRecovery"/>; <c>Bus:RecoverAfterSeconds</c>).</summary>
+    public TimeSpan RecoverAfter { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often <see cref="BusRecovery"/> looks at the bus's health.</summary>
+    public TimeSpan RecoveryCheck { get; init; } = TimeSpan.FromSeconds(5);
+
     public bool IsRabbitMq => Transport == RabbitMq;
 
-    /// <summary>Reads <c>Bus:Transport</c>, <c>Bus:RabbitMq:Uri</c>, <c>Bus:PublishTimeoutSeconds</c>, <c>Bus:ConcurrencyPerDevice</c>.</summary>
+    /// <summary>Reads <c>Bus:Transport</c>, <c>Bus:RabbitMq:Uri</c>, <c>Bus:PublishTimeoutSeconds</c>, <c>Bus:ConcurrencyPerDevice</c>,
+    /// <c>Bus:RecoverAfterSeconds</c>.</summary>
     public static BusSettings From(IConfiguration configuration)
     {
         var section = configuration.GetSection("Bus");
@@ -48,7 +57,14 @@ public sealed record BusSettings
         var concurrency = section.GetValue("ConcurrencyPerDevice", 2);
         if (concurrency is < 1 or > 64)
             throw new InvalidOperationException($"Bus:ConcurrencyPerDevice must be 1..64, got {concurrency}.");
-        return new BusSettings { Transport = transport, RabbitMqUri = uri, PublishTimeout = TimeSpan.FromSeconds(timeout), ConcurrencyPerDevice = concurrency };
+        var recoverAfter = section.GetValue("RecoverAfterSeconds", 30.0);
+        if (recoverAfter is < 5 or > 3600)
+            throw new InvalidOperationException($"Bus:RecoverAfterSeconds must be in [5, 3600], got {recoverAfter}.");
+        return new BusSettings
+        {
+            Transport = transport, RabbitMqUri = uri, PublishTimeout = TimeSpan.FromSeconds(timeout), ConcurrencyPerDevice = concurrency,
+            RecoverAfter = TimeSpan.FromSeconds(recoverAfter),
+        };
     }
 }
 
@@ -71,6 +87,9 @@ public static class BusHostingExtensions
         builder.Services.AddSingleton(settings);
         builder.Services.AddMassTransit(bus =>
         {
+            // MassTransit 8.4+ posts anonymous usage reports to its vendor after start; a platform that merchants run
+            // (often with no way out to the internet) does not phone home, so they are off.
+            bus.ConfigureUsageTelemetryOptions(options => options.Enabled = false);
             foreach (var add in consumers)
                 add(bus);
             if (settings.IsRabbitMq)
@@ -92,6 +111,14 @@ public static class BusHostingExtensions
                 bus.UsingInMemory((context, cfg) => cfg.ConfigureEndpoints(context));
             }
         });
+        if (settings.IsRabbitMq)
+        {
+            builder.Services.TryAddSingleton(TimeProvider.System);
+            builder.Services.AddSingleton<EndpointActivity>();
+            builder.Services.AddReceiveObserver(sp => sp.GetRequiredService<EndpointActivity>());
+            builder.Services.AddReceiveEndpointObserver(sp => sp.GetRequiredService<EndpointActivity>());
+            builder.Services.AddHostedService<BusRecovery>();
+        }
         return builder;
     }
 }

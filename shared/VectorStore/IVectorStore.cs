@@ -3,7 +3,8 @@ namespace Platform.VectorStore;
 /// <summary>
 /// A vector store: named collections of points, each point an id, one vector per named space (for example
 /// <c>image</c> and <c>text</c>) and a JSON payload. Every service goes through this interface and is indifferent
-/// to the engine behind it: the embedded engine (<see cref="Embedded.EmbeddedVectorStore"/>) or Qdrant over REST.
+/// to the engine behind it: the embedded engine (<see cref="Embedded.EmbeddedVectorStore"/>) or Qdrant over gRPC
+/// (<see cref="Qdrant.QdrantVectorStore"/>, through Qdrant.Client).
 /// </summary>
 /// <remarks>
 /// <para>Errors: a request the store cannot carry out throws <see cref="VectorStoreException"/> whose

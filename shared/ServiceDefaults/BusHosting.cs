@@ -25,8 +25,8 @@ public sealed record BusSettings
     /// <summary>Ingest batches one encoder process works on at once, per inference device it has.</summary>
     public int ConcurrencyPerDevice { get; init; } = 2;
 
-    /// <summary>How long a receive endpoint may stay down while the broker answers before the bus is restarted
-    /// (<see cref="BusRecovery"/>; <c>Bus:RecoverAfterSeconds</c>).</summary>
+    /// <summary>How long a queue this process consumes may have messages waiting and none delivered, while the broker
+    /// answers, before the process stops to be started fresh (<see cref="BusRecovery"/>; <c>Bus:RecoverAfterSeconds</c>).</summary>
     public TimeSpan RecoverAfter { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How often <see cref="BusRecovery"/> looks at the bus's health.</summary>

@@ -6,75 +6,55 @@ using RabbitMQ.Client;
 namespace Platform.ServiceDefaults;
 
 /// <summary>
-/// Restarts the bus when one of this process's queues has messages waiting but its endpoint has taken none for
-/// <see cref="BusSettings.RecoverAfter"/>, or when the bus has been unhealthy that long, while the broker answers.
+/// Stops the process (exit code 75) when one of its queues has messages waiting but its endpoint has taken none for
+/// <see cref="BusSettings.RecoverAfter"/> while the broker answers, so that its supervisor starts it fresh.
 /// </summary>
 /// <remarks>
 /// MassTransit reconnects by itself after the broker restarts, but not always. An endpoint whose consumer was still
 /// working on messages when its channel closed can stay shut, while the bus's health still says "Ready", and then
-/// its queue has no consumer until the process restarts. The fault tests saw this with the encoders' and the
-/// indexer's batch consumers after a RabbitMQ restart: 1,500 products stayed in <c>encode-products</c> or
-/// <c>index-products</c>. So this watchdog asks the broker itself. Every <see cref="BusSettings.RecoveryCheck"/> it
-/// reads the ready-message count of each queue this process consumes (<see cref="EndpointActivity"/>) with a passive
-/// declare on a connection of its own. When such a queue has messages and its endpoint has had no delivery for
-/// <see cref="BusSettings.RecoverAfter"/>, the watchdog stops the bus (waiting a bounded time for work in flight) and
-/// starts it again. Nothing is lost by this. The broker delivers again whatever a dead channel left unacknowledged,
-/// and the consumers are idempotent by product id and content hash. If the bus cannot be started again, the process
-/// stops with exit code 75, so that a supervisor (Kubernetes, compose's restart policy) starts it fresh rather than
-/// leaving it alive and idle.
+/// its queue has no consumer from this process until the process restarts. The fault tests saw this after a RabbitMQ
+/// restart, for the encoders' batch consumer and for the indexer's: 1,500 products stayed in <c>encode-products</c>
+/// or <c>index-products</c>. Stopping and starting the bus in the process did not bring the consumer back either
+/// (MassTransit answered "the host was already started"). So this watchdog asks the broker. Every
+/// <see cref="BusSettings.RecoveryCheck"/> it reads the ready-message count of each queue this process consumes
+/// (<see cref="EndpointActivity"/>) with a passive declare on a connection of its own. When such a queue has
+/// messages and its endpoint has had no delivery for <see cref="BusSettings.RecoverAfter"/>, the process stops with
+/// exit code 75 (EX_TEMPFAIL). Kubernetes and compose's restart policy then start it again, and so does any loop that
+/// runs it again on a non-zero exit. Nothing is lost by this. The broker delivers again whatever the dead channel left
+/// unacknowledged, and the consumers are idempotent by product id and content hash. A broker that does not answer is
+/// left alone: the bus reconnects by itself once it does.
 /// </remarks>
-public sealed class BusRecovery(IBusControl bus, BusSettings settings, EndpointActivity activity, IHostApplicationLifetime lifetime,
+public sealed class BusRecovery(BusSettings settings, EndpointActivity activity, IHostApplicationLifetime lifetime,
     ILogger<BusRecovery> logger, TimeProvider time) : BackgroundService
 {
-    /// <summary>The exit code of a process whose bus could not be started again (EX_TEMPFAIL: try again).</summary>
-    public const int RestartFailedExitCode = 75;
+    /// <summary>The exit code of a process stopped because its bus stopped consuming (EX_TEMPFAIL: start it again).</summary>
+    public const int StuckExitCode = 75;
 
-    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
+    /// <summary>How long a graceful stop may take before the process exits anyway (a stuck endpoint can hold up the
+    /// bus's own stop).</summary>
+    private static readonly TimeSpan ExitDeadline = TimeSpan.FromSeconds(45);
 
     private IConnection? _connection;
 
-    /// <summary>How many times this process restarted its bus.</summary>
-    public int Restarts { get; private set; }
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        DateTimeOffset? unhealthySince = null;
         using var timer = new PeriodicTimer(settings.RecoveryCheck, time);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                var now = time.GetUtcNow();
-                var health = bus.CheckHealth();
-                if (health.Status == BusHealthStatus.Healthy)
-                {
-                    if (unhealthySince is not null)
-                        logger.LogInformation("The bus is healthy again");
-                    unhealthySince = null;
-                }
-                else if (unhealthySince is null)
-                {
-                    logger.LogInformation("The bus is {Status}: {Description}", health.Status, health.Description);
-                    unhealthySince = now;
-                }
-
                 var waiting = await WaitingMessagesAsync(stoppingToken);
                 if (waiting is null)
                     continue; // the broker does not answer: the bus reconnects by itself once it does
+                var now = time.GetUtcNow();
                 var idle = waiting
                     .Where(q => q.Value > 0 && activity.Queues.TryGetValue(q.Key, out var last) && now - last >= settings.RecoverAfter)
                     .Select(q => $"{q.Key} ({q.Value} waiting, no delivery for {(now - activity.Queues[q.Key]).TotalSeconds:F0} s)")
                     .ToList();
-                var unhealthyTooLong = unhealthySince is { } since && now - since >= settings.RecoverAfter;
-                if (idle.Count == 0 && !unhealthyTooLong)
+                if (idle.Count == 0)
                     continue;
-
-                logger.LogWarning("Restarting the bus: the broker answers but {Reason}",
-                    idle.Count > 0 ? $"this process takes nothing from {string.Join(", ", idle)}"
-                        : $"the bus has been {health.Status} for {(now - unhealthySince!.Value).TotalSeconds:F0} s ({health.Description})");
-                if (!await RestartAsync(stoppingToken))
-                    return;
-                unhealthySince = null;
+                Stop($"the broker answers but this process takes nothing from {string.Join(", ", idle)}");
+                return;
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -90,35 +70,13 @@ public sealed class BusRecovery(IBusControl bus, BusSettings settings, EndpointA
             await _connection.DisposeAsync();
     }
 
-    private async Task<bool> RestartAsync(CancellationToken stoppingToken)
+    private void Stop(string reason)
     {
-        using (var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
-        {
-            stop.CancelAfter(StopTimeout);
-            try
-            {
-                await bus.StopAsync(stop.Token);
-            }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-            {
-                logger.LogWarning(e, "The bus did not stop cleanly within {Seconds} s; starting it again anyway", StopTimeout.TotalSeconds);
-            }
-        }
-        try
-        {
-            await bus.StartAsync(stoppingToken);
-            activity.Reset();
-            Restarts++;
-            logger.LogInformation("The bus was started again (restart {Count} of this process)", Restarts);
-            return true;
-        }
-        catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-        {
-            logger.LogCritical(e, "The bus could not be started again; stopping the process (exit code {Code}) so that it is started fresh", RestartFailedExitCode);
-            Environment.ExitCode = RestartFailedExitCode;
-            lifetime.StopApplication();
-            return false;
-        }
+        logger.LogCritical("The bus stopped consuming: {Reason}. Stopping the process with exit code {Code} so that it is started fresh", reason, StuckExitCode);
+        Environment.ExitCode = StuckExitCode;
+        lifetime.StopApplication();
+        // The bus's own stop may wait on the stuck endpoint: past the deadline the process goes anyway.
+        _ = Task.Delay(ExitDeadline).ContinueWith(_ => Environment.Exit(StuckExitCode), TaskScheduler.Default);
     }
 
     /// <summary>Ready messages in each queue this process consumes, by passive declares on the watchdog's own

@@ -7,13 +7,17 @@ namespace Platform.Distributed.Tests;
 /// <summary>
 /// One service of the cluster as its own <c>platform serve --role R</c> process, configured through environment
 /// variables as a deployment would be. It can be killed (SIGKILL) and started again with the same settings and ports.
-/// Its output is kept for failure messages.
+/// Like a deployment's supervisor (Kubernetes, compose's restart policy), it starts the process again when it exits by
+/// itself (the platform stops a process whose bus stopped consuming, to be started fresh). Its output is kept for
+/// failure messages.
 /// </summary>
 public sealed class RoleProcess : IAsyncDisposable
 {
     private readonly StringBuilder _output = new();
     private readonly IReadOnlyDictionary<string, string> _environment;
     private Process? _process;
+    private Process? _killed;
+    private bool _disposed;
 
     public RoleProcess(string name, string role, IReadOnlyDictionary<string, string> environment)
     {
@@ -36,6 +40,9 @@ public sealed class RoleProcess : IAsyncDisposable
     public string DataDirectory { get; }
 
     public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>Exits that the process chose itself, each followed by a start, as its supervisor would.</summary>
+    public int SupervisorRestarts { get; private set; }
 
     public string Output
     {
@@ -70,14 +77,17 @@ public sealed class RoleProcess : IAsyncDisposable
         start.Environment["OTEL_SERVICE_NAME"] = Name;
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["Logging__LogLevel__Platform"] = "Information";
-        var process = Process.Start(start) ?? throw new InvalidOperationException($"{Name} did not start");
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        process.Exited += (_, _) => OnExited(process);
+        if (!process.Start())
+            throw new InvalidOperationException($"{Name} did not start");
+        _process = process;
         process.OutputDataReceived += (_, e) => Append(e.Data);
         process.ErrorDataReceived += (_, e) => Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         lock (_output)
             _output.AppendLine($"---- started {DateTime.UtcNow:HH:mm:ss.fff} pid {process.Id}");
-        _process = process;
     }
 
     /// <summary>Until <c>/health/ready</c> answers 200 (the process failing meanwhile fails the wait).</summary>
@@ -109,6 +119,7 @@ public sealed class RoleProcess : IAsyncDisposable
     {
         if (_process is not { HasExited: false } process)
             return;
+        _killed = process;
         process.Kill(entireProcessTree: true);
         await process.WaitForExitAsync();
         lock (_output)
@@ -117,6 +128,7 @@ public sealed class RoleProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _disposed = true;
         await KillAsync();
         _process?.Dispose();
         try
@@ -126,6 +138,18 @@ public sealed class RoleProcess : IAsyncDisposable
         catch (IOException)
         {
         }
+    }
+
+    private void OnExited(Process process)
+    {
+        // Only the exit the platform asks to be started again after (BusRecovery.StuckExitCode); any other exit is a
+        // crash, left for the test to report.
+        if (_disposed || ReferenceEquals(process, _killed) || !ReferenceEquals(process, _process) || process.ExitCode != Platform.ServiceDefaults.BusRecovery.StuckExitCode)
+            return;
+        lock (_output)
+            _output.AppendLine($"---- exited by itself with code {process.ExitCode} at {DateTime.UtcNow:HH:mm:ss.fff}; started again, as its supervisor would");
+        SupervisorRestarts++;
+        Start();
     }
 
     private void Append(string? line)

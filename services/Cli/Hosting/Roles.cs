@@ -60,6 +60,7 @@ public static class Roles
             case Indexer: app.MapIndexerRole(); break;
         }
         await app.RunAsync(cancellationToken);
-        return 0;
+        // Non-zero when the process stopped itself to be started fresh (BusRecovery's exit code 75).
+        return Environment.ExitCode;
     }
 }

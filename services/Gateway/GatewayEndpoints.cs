@@ -162,7 +162,7 @@ public static class GatewayEndpoints
 
         if (request.HasFormContentType)
         {
-            var form = await request.ReadFormAsync(ct);
+            var form = await ReadFormAsync(request, ct);
             var file = form.Files.GetFile("image") ?? throw ApiProblem.BadRequest("the form has no 'image' file part");
             decimal? price = null;
             if (form.TryGetValue("price", out var priceText) && !string.IsNullOrWhiteSpace(priceText))
@@ -196,7 +196,7 @@ public static class GatewayEndpoints
     {
         if (request.HasFormContentType)
         {
-            var form = await request.ReadFormAsync(ct);
+            var form = await ReadFormAsync(request, ct);
             var file = form.Files.GetFile("image") ?? throw ApiProblem.BadRequest("the form has no 'image' file part");
             using var part = new MemoryStream();
             await file.CopyToAsync(part, ct);
@@ -207,6 +207,24 @@ public static class GatewayEndpoints
         using var body = new MemoryStream();
         await request.Body.CopyToAsync(body, ct);
         return body.ToArray();
+    }
+
+    /// <summary>
+    /// The request's form. A body that does not parse is the client's fault and answers 400, saying why: no boundary
+    /// in the content type, a body cut short, a malformed part header, too many parts or too long a value. ASP.NET Core
+    /// reports these as <see cref="InvalidDataException"/> or <see cref="IOException"/>, which would otherwise be a 500.
+    /// A body over the server's size limit stays a 413 (<see cref="BadHttpRequestException"/>, mapped by ApiProblemHandler).
+    /// </summary>
+    internal static async Task<IFormCollection> ReadFormAsync(HttpRequest request, CancellationToken ct)
+    {
+        try
+        {
+            return await request.ReadFormAsync(ct);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException && e is not BadHttpRequestException && !ct.IsCancellationRequested)
+        {
+            throw ApiProblem.BadRequest($"the multipart/form-data body is malformed: {e.Message}");
+        }
     }
 
     private static string? NullIfEmpty(Microsoft.Extensions.Primitives.StringValues value) =>

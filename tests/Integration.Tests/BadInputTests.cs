@@ -101,6 +101,28 @@ public sealed class BadInputTests(CatalogServerFixture fixture)
         await AssertProblemAsync(response, HttpStatusCode.BadRequest, "bad-b64", "base64");
     }
 
+    /// <summary>Multipart bodies that do not parse: no boundary, a body cut short, a part header without its
+    /// blank line, a part that is not a form field.</summary>
+    public static TheoryData<string, string, string> BrokenForms => new()
+    {
+        { "/v1/products", "multipart/form-data", "--b\r\nContent-Disposition: form-data; name=\"id\"\r\n\r\nx\r\n--b--\r\n" },
+        { "/v1/products", "multipart/form-data; boundary=b", "--b\r\nContent-Disposition: form-data; name=\"id\"\r\n\r\nbad-cut" },
+        { "/v1/products", "multipart/form-data; boundary=b", "--b\r\nContent-Disposition: form-data; name=\"id\"" },
+        { "/v1/products", "multipart/form-data; boundary=b", "--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--\r\n" },
+        { "/v1/search/image", "multipart/form-data", "--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n\r\nx\r\n--b--\r\n" },
+        { "/v1/search/image", "multipart/form-data; boundary=b", "--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n\r\nxx" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BrokenForms))]
+    public async Task A_multipart_body_that_does_not_parse_is_a_400_saying_so(string path, string contentType, string body)
+    {
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        using var response = await Client.PostAsync(path, content);
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, path == "/v1/products" ? "bad-cut" : null, "multipart/form-data body is malformed");
+    }
+
     [Fact]
     public async Task Oversized_body_is_refused()
     {

@@ -59,6 +59,30 @@ public static class GatewayEndpoints
             .Produces<ProductView>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
+        v1.MapGet("/products/{id}/similar", async (string id, string? k, string? sameCategory, IProductCatalog catalog, IGrainFactory grains, CancellationToken ct) =>
+            {
+                var limit = ParseK(k);
+                var within = sameCategory switch
+                {
+                    null or "" or "false" => false,
+                    "true" => true,
+                    _ => throw ApiProblem.BadRequest($"'sameCategory' must be true or false, got '{sameCategory}'"),
+                };
+                var record = await catalog.GetAsync(id, ct) ?? throw ApiProblem.NotFound($"no product with id '{id}'");
+                if (record.Status != ProductStatus.Indexed)
+                    throw new ApiProblem(StatusCodes.Status409Conflict, "Not indexed",
+                        $"product '{id}' is {record.Status.ToString().ToLowerInvariant()}{(record.FailureReason is { } why ? $" ({why})" : "")}; similar products come once it is indexed");
+                var hits = await RetrieveAsync(grains, r => r.Similar(id, limit, within), ct)
+                    ?? throw ApiProblem.NotFound($"product '{id}' is not in the search index");
+                return Results.Ok(new SearchResponse(hits));
+            })
+            .WithName("SimilarProducts")
+            .WithSummary("Products like this one, by image and text neighbours; never the product itself; sameCategory=true keeps to its category")
+            .Produces<SearchResponse>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
         v1.MapGet("/search", async (string? q, string? k, IGrainFactory grains, CancellationToken ct) =>
             {
                 if (string.IsNullOrWhiteSpace(q))
@@ -109,7 +133,7 @@ public static class GatewayEndpoints
         });
 
     /// <summary>A call to the retrieval grain; a cluster with no silo that hosts it is a 503 that says so, not a 500.</summary>
-    private static async Task<SearchHit[]> RetrieveAsync(IGrainFactory grains, Func<IRetrievalGrain, Task<SearchHit[]>> call, CancellationToken ct)
+    private static async Task<T> RetrieveAsync<T>(IGrainFactory grains, Func<IRetrievalGrain, Task<T>> call, CancellationToken ct)
     {
         try
         {

@@ -13,6 +13,9 @@ public sealed class RetrievalGrain(SearchService search) : Grain, IRetrievalGrai
     public async Task<SearchHit[]> SearchText(string query, int k) => [.. await search.SearchTextAsync(query, k)];
 
     public async Task<SearchHit[]> SearchImage(ImageInput image, int k) => [.. await search.SearchImageAsync(image, k)];
+
+    public async Task<SearchHit[]?> Similar(string productId, int k, bool sameCategory) =>
+        await search.SimilarAsync(productId, k, sameCategory) is { } hits ? [.. hits] : null;
 }
 
 /// <summary>

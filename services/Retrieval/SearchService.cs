@@ -1,5 +1,6 @@
 using Platform.Contracts.Grains;
 using Platform.Search;
+using Platform.VectorStore;
 
 namespace Platform.Retrieval;
 
@@ -81,6 +82,46 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
         var vector = await encoder.EncodeImageAsync(image, cancellationToken);
         var hits = await index.SearchAsync(ProductIndex.ImageVector, vector, k, cancellationToken: cancellationToken);
         return hits.Select(h => ToHit(h.Id, h.Score, h.Payload!)).ToList();
+    }
+
+    /// <summary>
+    /// Products like <paramref name="productId"/>: its nearest neighbours by image and by text, fused by reciprocal rank
+    /// with equal weights, never the product itself, and only its category's when <paramref name="sameCategory"/> (a
+    /// product without a category has no such bound). Each hit says which lists it came from. Null when the product
+    /// is not in the index (unknown, or not indexed yet).
+    /// </summary>
+    public async Task<IReadOnlyList<SearchHit>?> SimilarAsync(string productId, int k, bool sameCategory, CancellationToken cancellationToken = default)
+    {
+        var own = await index.GetPayloadsAsync([productId], cancellationToken);
+        if (!own.TryGetValue(productId, out var ownPayload))
+            return null;
+        var category = ProductIndex.ReadPayload(ownPayload).Product.Category;
+        var filter = new Filter
+        {
+            MustNot = [new HasId([productId])],
+            Must = sameCategory && !string.IsNullOrEmpty(category) ? [new MatchKeyword(ProductIndex.CategoryField, category)] : [],
+        };
+        var candidates = Math.Max(k * 4, fusion.MinCandidates);
+        var lists = new (string Reason, IReadOnlyList<ScoredPoint> Hits)[]
+        {
+            ("looks alike", await index.RecommendAsync(ProductIndex.ImageVector, [productId], [], candidates, filter, cancellationToken)),
+            ("described alike", await index.RecommendAsync(ProductIndex.TextVector, [productId], [], candidates, filter, cancellationToken)),
+        };
+
+        var fused = new Dictionary<string, (double Score, List<string> Reasons, string Payload)>(StringComparer.Ordinal);
+        foreach (var (reason, hits) in lists)
+        {
+            var rank = 0;
+            foreach (var hit in hits)
+            {
+                rank++;
+                var entry = fused.TryGetValue(hit.Id, out var found) ? found : (0.0, [], hit.Payload!);
+                entry.Reasons.Add($"{reason} (#{rank}, similarity {hit.Score:F3})");
+                fused[hit.Id] = (entry.Item1 + 1.0 / (fusion.RankConstant + rank), entry.Reasons, entry.Payload);
+            }
+        }
+        return [.. fused.OrderByDescending(p => p.Value.Score).ThenBy(p => p.Key, StringComparer.Ordinal).Take(k)
+            .Select(p => ToHit(p.Key, p.Value.Score, p.Value.Payload) with { Reasons = p.Value.Reasons })];
     }
 
     private static SearchHit ToHit(string id, double score, string payloadJson)

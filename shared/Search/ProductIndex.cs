@@ -27,6 +27,9 @@ public sealed class ProductIndex(IVectorStore store, ProductIndex.Settings setti
     /// <summary>Sparse, without IDF: the title's terms, for the title-match signal.</summary>
     public const string TitleVector = "title";
 
+    /// <summary>The payload field of a product's category, for filters.</summary>
+    public const string CategoryField = "product.category";
+
     /// <summary>The collection, the embedding dimension of the model in use, and BM25's average document length.</summary>
     public sealed record Settings(int Dimension, string Collection = "products")
     {
@@ -124,6 +127,21 @@ public sealed class ProductIndex(IVectorStore store, ProductIndex.Settings setti
     {
         await EnsureCollectionAsync(cancellationToken);
         return await store.SearchAsync(settings.Collection, new SearchRequest(vector, query, limit) { Filter = filter }, cancellationToken);
+    }
+
+    /// <summary>The <paramref name="limit"/> products nearest to stored products (<paramref name="positive"/>, and away
+    /// from <paramref name="negative"/>) in one vector space, with payloads.</summary>
+    public async ValueTask<IReadOnlyList<ScoredPoint>> RecommendAsync(string vector, IReadOnlyList<string> positive, IReadOnlyList<string> negative,
+        int limit, Filter? filter = null, CancellationToken cancellationToken = default)
+    {
+        await EnsureCollectionAsync(cancellationToken);
+        var request = new RecommendRequest(vector, limit)
+        {
+            Positive = [.. positive.Select(RecommendExample.Point)],
+            Negative = [.. negative.Select(RecommendExample.Point)],
+            Filter = filter,
+        };
+        return await store.RecommendAsync(settings.Collection, request, cancellationToken);
     }
 
     /// <summary>Payloads by product id; ids not in the index are absent from the result.</summary>

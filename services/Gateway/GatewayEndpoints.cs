@@ -21,6 +21,12 @@ public sealed record ProductView(string Id, string Title, string? Description, s
 
 public sealed record SearchResponse(IReadOnlyList<SearchHit> Results);
 
+/// <summary>The body of <c>POST /v1/recommend</c>: example products to be like (<see cref="Positive"/>) and unlike
+/// (<see cref="Negative"/>), and optionally words (<see cref="Q"/>). <see cref="Strategy"/> is <c>average</c> (search
+/// from the examples' mean; needs a positive example or words) or <c>best</c> (score each product against its
+/// nearest positive and negative example; works with negatives alone).</summary>
+public sealed record RecommendRequestBody(IReadOnlyList<string>? Positive, IReadOnlyList<string>? Negative, string? Q, int? K, string? Strategy);
+
 /// <summary>The public HTTP API, version 1.</summary>
 public static class GatewayEndpoints
 {
@@ -68,16 +74,30 @@ public static class GatewayEndpoints
                     "true" => true,
                     _ => throw ApiProblem.BadRequest($"'sameCategory' must be true or false, got '{sameCategory}'"),
                 };
-                var record = await catalog.GetAsync(id, ct) ?? throw ApiProblem.NotFound($"no product with id '{id}'");
-                if (record.Status != ProductStatus.Indexed)
-                    throw new ApiProblem(StatusCodes.Status409Conflict, "Not indexed",
-                        $"product '{id}' is {record.Status.ToString().ToLowerInvariant()}{(record.FailureReason is { } why ? $" ({why})" : "")}; similar products come once it is indexed");
+                await RequireIndexedAsync(catalog, [id], ct);
                 var hits = await RetrieveAsync(grains, r => r.Similar(id, limit, within), ct)
                     ?? throw ApiProblem.NotFound($"product '{id}' is not in the search index");
                 return Results.Ok(new SearchResponse(hits));
             })
             .WithName("SimilarProducts")
             .WithSummary("Products like this one, by image and text neighbours; never the product itself; sameCategory=true keeps to its category")
+            .Produces<SearchResponse>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        v1.MapPost("/recommend", async (HttpRequest request, IProductCatalog catalog, IGrainFactory grains, CancellationToken ct) =>
+            {
+                var query = await ReadRecommendAsync(request, ct);
+                await RequireIndexedAsync(catalog, query.Positive.Concat(query.Negative).Distinct(StringComparer.Ordinal).ToList(), ct);
+                var result = await RetrieveAsync(grains, r => r.Recommend(query), ct);
+                if (result.NotIndexed.Length > 0)
+                    throw ApiProblem.NotFound($"not in the search index: {string.Join(", ", result.NotIndexed.Select(id => $"'{id}'"))}");
+                return Results.Ok(new SearchResponse(result.Hits));
+            })
+            .WithName("Recommend")
+            .WithSummary("Products like the positive examples (and the words of q), unlike the negative ones; the examples are never returned")
+            .DescribeBody("{\"positive\": [product ids], \"negative\": [product ids], \"q\": \"words\", \"k\": 10, \"strategy\": \"average\" | \"best\"}", "application/json")
             .Produces<SearchResponse>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -231,6 +251,76 @@ public static class GatewayEndpoints
         using var body = new MemoryStream();
         await request.Body.CopyToAsync(body, ct);
         return body.ToArray();
+    }
+
+    /// <summary>The most example products one recommendation takes.</summary>
+    public const int MaxExamples = 32;
+
+    private static readonly JsonSerializerOptions StrictJson = new(JsonSerializerDefaults.Web)
+    {
+        // A misspelt field ("positives") is an error that says so, not a request quietly missing its examples.
+        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+    };
+
+    private static async Task<RecommendQuery> ReadRecommendAsync(HttpRequest request, CancellationToken ct)
+    {
+        if (!request.HasJsonContentType())
+            throw ApiProblem.UnsupportedMediaType($"send the recommendation request as application/json, not '{request.ContentType ?? "no content type"}'");
+        RecommendRequestBody? body;
+        try
+        {
+            body = await JsonSerializer.DeserializeAsync<RecommendRequestBody>(request.Body, StrictJson, ct);
+        }
+        catch (JsonException e)
+        {
+            throw ApiProblem.BadRequest($"the body is not a valid recommendation request: {e.Message}");
+        }
+        if (body is null)
+            throw ApiProblem.BadRequest("the body is empty; send {\"positive\": [product ids], \"negative\": [...], \"q\": \"words\", \"k\": 10}");
+        var positive = body.Positive ?? [];
+        var negative = body.Negative ?? [];
+        var bestScore = body.Strategy switch
+        {
+            null or "average" => false,
+            "best" => true,
+            var other => throw ApiProblem.BadRequest($"'strategy' must be 'average' or 'best', got '{other}'"),
+        };
+        if (positive.Concat(negative).Any(string.IsNullOrWhiteSpace))
+            throw ApiProblem.BadRequest("'positive' and 'negative' hold product ids, and an id must not be empty");
+        if (positive.Count + negative.Count > MaxExamples)
+            throw ApiProblem.BadRequest($"{positive.Count + negative.Count} example products; at most {MaxExamples} are accepted");
+        if (positive.Intersect(negative, StringComparer.Ordinal).FirstOrDefault() is { } both)
+            throw ApiProblem.BadRequest($"'{both}' is both a positive and a negative example");
+        if (body.Q is { Length: > 1000 })
+            throw ApiProblem.BadRequest($"'q' is {body.Q.Length} characters; at most 1000 are accepted");
+        var hasText = !string.IsNullOrWhiteSpace(body.Q);
+        if (positive.Count == 0 && !hasText && !(bestScore && negative.Count > 0))
+            throw ApiProblem.BadRequest(negative.Count > 0
+                ? "with negative examples only, use \"strategy\": \"best\" (the average strategy needs a positive example or 'q')"
+                : "give at least one example product in 'positive' (or 'negative' with \"strategy\": \"best\"), or words in 'q'");
+        var k = body.K ?? DefaultK;
+        if (k is < 1 or > MaxK)
+            throw ApiProblem.BadRequest($"'k' must be an integer from 1 to {MaxK}, got {k}");
+        return new RecommendQuery([.. positive.Distinct(StringComparer.Ordinal)], [.. negative.Distinct(StringComparer.Ordinal)], hasText ? body.Q : null, k, bestScore);
+    }
+
+    /// <summary>Every product is in the catalog (404 naming those that are not) and indexed (409 naming those that are not yet).</summary>
+    private static async Task RequireIndexedAsync(IProductCatalog catalog, IReadOnlyList<string> ids, CancellationToken ct)
+    {
+        var unknown = new List<string>();
+        var notIndexed = new List<string>();
+        foreach (var id in ids)
+        {
+            var record = await catalog.GetAsync(id, ct);
+            if (record is null)
+                unknown.Add(id);
+            else if (record.Status != ProductStatus.Indexed)
+                notIndexed.Add($"'{id}' ({record.Status.ToString().ToLowerInvariant()})");
+        }
+        if (unknown.Count > 0)
+            throw ApiProblem.NotFound($"no product with id {string.Join(", ", unknown.Select(id => $"'{id}'"))}");
+        if (notIndexed.Count > 0)
+            throw new ApiProblem(StatusCodes.Status409Conflict, "Not indexed", $"not indexed yet: {string.Join(", ", notIndexed)}");
     }
 
     /// <summary>

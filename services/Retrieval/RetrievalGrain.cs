@@ -16,6 +16,8 @@ public sealed class RetrievalGrain(SearchService search) : Grain, IRetrievalGrai
 
     public async Task<SearchHit[]?> Similar(string productId, int k, bool sameCategory) =>
         await search.SimilarAsync(productId, k, sameCategory) is { } hits ? [.. hits] : null;
+
+    public Task<RecommendResult> Recommend(RecommendQuery query) => search.RecommendAsync(query);
 }
 
 /// <summary>

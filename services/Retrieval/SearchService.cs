@@ -108,6 +108,46 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
             ("described alike", await index.RecommendAsync(ProductIndex.TextVector, [productId], [], candidates, filter, cancellationToken)),
         };
 
+        return FuseWithReasons(lists, k, "similarity");
+    }
+
+    /// <summary>
+    /// Products like the query's positive examples (and its words, encoded as one more positive example in both
+    /// spaces: the model's space is shared), unlike its negative ones, in the image and the text space, fused by
+    /// reciprocal rank. The examples themselves are never among the hits.
+    /// </summary>
+    public async Task<RecommendResult> RecommendAsync(RecommendQuery query, CancellationToken cancellationToken = default)
+    {
+        var examples = query.Positive.Concat(query.Negative).Distinct(StringComparer.Ordinal).ToList();
+        var stored = examples.Count == 0 ? new Dictionary<string, string>() : await index.GetPayloadsAsync(examples, cancellationToken);
+        var notIndexed = examples.Where(id => !stored.ContainsKey(id)).ToArray();
+        if (notIndexed.Length > 0)
+            return new RecommendResult([], notIndexed);
+
+        var positive = query.Positive.Select(RecommendExample.Point).ToList();
+        if (!string.IsNullOrWhiteSpace(query.Text))
+            positive.Add(RecommendExample.Of(await encoder.EncodeTextAsync(query.Text, cancellationToken)));
+        var filter = examples.Count == 0 ? null : new Filter { MustNot = [new HasId(examples)] };
+        var candidates = Math.Max(query.K * 4, fusion.MinCandidates);
+        RecommendRequest In(string space) => new(space, candidates)
+        {
+            Positive = positive,
+            Negative = [.. query.Negative.Select(RecommendExample.Point)],
+            Strategy = query.BestScore ? RecommendStrategy.BestScore : RecommendStrategy.AverageVector,
+            Filter = filter,
+        };
+        var lists = new (string Reason, IReadOnlyList<ScoredPoint> Hits)[]
+        {
+            ("looks like the examples", await index.RecommendAsync(In(ProductIndex.ImageVector), cancellationToken)),
+            ("described like the examples", await index.RecommendAsync(In(ProductIndex.TextVector), cancellationToken)),
+        };
+        return new RecommendResult([.. FuseWithReasons(lists, query.K, "score")], []);
+    }
+
+    /// <summary>Reciprocal-rank fusion of neighbour lists with equal weights; each hit says which lists it came from,
+    /// at which rank and score.</summary>
+    private IReadOnlyList<SearchHit> FuseWithReasons((string Reason, IReadOnlyList<ScoredPoint> Hits)[] lists, int k, string scoreName)
+    {
         var fused = new Dictionary<string, (double Score, List<string> Reasons, string Payload)>(StringComparer.Ordinal);
         foreach (var (reason, hits) in lists)
         {
@@ -116,7 +156,7 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
             {
                 rank++;
                 var entry = fused.TryGetValue(hit.Id, out var found) ? found : (0.0, [], hit.Payload!);
-                entry.Reasons.Add($"{reason} (#{rank}, similarity {hit.Score:F3})");
+                entry.Reasons.Add($"{reason} (#{rank}, {scoreName} {hit.Score:F3})");
                 fused[hit.Id] = (entry.Item1 + 1.0 / (fusion.RankConstant + rank), entry.Reasons, entry.Payload);
             }
         }

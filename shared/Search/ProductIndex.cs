@@ -131,16 +131,19 @@ public sealed class ProductIndex(IVectorStore store, ProductIndex.Settings setti
 
     /// <summary>The <paramref name="limit"/> products nearest to stored products (<paramref name="positive"/>, and away
     /// from <paramref name="negative"/>) in one vector space, with payloads.</summary>
-    public async ValueTask<IReadOnlyList<ScoredPoint>> RecommendAsync(string vector, IReadOnlyList<string> positive, IReadOnlyList<string> negative,
-        int limit, Filter? filter = null, CancellationToken cancellationToken = default)
-    {
-        await EnsureCollectionAsync(cancellationToken);
-        var request = new RecommendRequest(vector, limit)
+    public ValueTask<IReadOnlyList<ScoredPoint>> RecommendAsync(string vector, IReadOnlyList<string> positive, IReadOnlyList<string> negative,
+        int limit, Filter? filter = null, CancellationToken cancellationToken = default) =>
+        RecommendAsync(new RecommendRequest(vector, limit)
         {
             Positive = [.. positive.Select(RecommendExample.Point)],
             Negative = [.. negative.Select(RecommendExample.Point)],
             Filter = filter,
-        };
+        }, cancellationToken);
+
+    /// <summary>A recommendation by examples (stored products or raw vectors) in this index's collection.</summary>
+    public async ValueTask<IReadOnlyList<ScoredPoint>> RecommendAsync(RecommendRequest request, CancellationToken cancellationToken = default)
+    {
+        await EnsureCollectionAsync(cancellationToken);
         return await store.RecommendAsync(settings.Collection, request, cancellationToken);
     }
 

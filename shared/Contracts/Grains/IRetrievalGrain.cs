@@ -14,6 +14,24 @@ public sealed record SearchHit(
     public IReadOnlyList<string>? Reasons { get; init; }
 }
 
+/// <summary>Recommendation by example, as Qdrant's recommend API: products like the <see cref="Positive"/> ones (and
+/// the words of <see cref="Text"/>, if given), unlike the <see cref="Negative"/> ones.</summary>
+/// <param name="BestScore">Score each candidate against its best positive and best negative example (works with
+/// negatives alone) instead of searching from the mean of the examples.</param>
+[GenerateSerializer, Immutable, Alias("platform.RecommendQuery")]
+public sealed record RecommendQuery(
+    [property: Id(0)] IReadOnlyList<string> Positive,
+    [property: Id(1)] IReadOnlyList<string> Negative,
+    [property: Id(2)] string? Text,
+    [property: Id(3)] int K,
+    [property: Id(4)] bool BestScore);
+
+/// <summary>The hits, or the example products the index does not hold (then there are no hits).</summary>
+[GenerateSerializer, Immutable, Alias("platform.RecommendResult")]
+public sealed record RecommendResult(
+    [property: Id(0)] SearchHit[] Hits,
+    [property: Id(1)] string[] NotIndexed);
+
 /// <summary>
 /// The query path, as a stateless worker on any silo: encode the query through an encoder grain, gather candidates
 /// from every signal, fuse them. Callers use key 0; Orleans runs as many local workers as it needs.
@@ -31,4 +49,7 @@ public interface IRetrievalGrain : IGrainWithIntegerKey
     /// itself; only its category's when <paramref name="sameCategory"/>. Null when the product is not in the index.</summary>
     [Alias("Similar")]
     Task<SearchHit[]?> Similar(string productId, int k, bool sameCategory);
+
+    [Alias("Recommend")]
+    Task<RecommendResult> Recommend(RecommendQuery query);
 }

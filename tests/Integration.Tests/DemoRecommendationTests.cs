@@ -1,0 +1,62 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Platform.Tests;
+
+namespace Platform.Integration.Tests;
+
+/// <summary>A platform serving the 849-product demo catalog with the bundled model, for recommendations that must
+/// make sense to a shopper (the fixture catalog is too small for that).</summary>
+public sealed class DemoCatalogServer : IAsyncLifetime
+{
+    private readonly string _data = Directory.CreateTempSubdirectory("platform-demo-").FullName;
+
+    public PlatformProcess Server { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync() =>
+        Server = await PlatformProcess.StartAsync(_data, "--catalog", RepoPaths.InRepo("models", "demo-catalog", "catalog.jsonl"));
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Server is not null)
+            await Server.DisposeAsync();
+        Directory.Delete(_data, recursive: true);
+    }
+}
+
+public sealed class DemoRecommendationTests(DemoCatalogServer demo) : IClassFixture<DemoCatalogServer>
+{
+    private HttpClient Client => demo.Server.Client;
+
+    private static List<(string Id, string Title, string Subcategory)> Hits(JsonElement body) =>
+        [.. body.GetProperty("results").EnumerateArray().Select(h => (h.GetProperty("id").GetString()!, h.GetProperty("title").GetString()!,
+            h.GetProperty("attributes").GetProperty("subcategory").GetString()!))];
+
+    private const string GreenBook = "emoji-1f4d7";
+    private const string BlueBook = "emoji-1f4d8";
+
+    [Fact]
+    public async Task Products_similar_to_a_book_are_mostly_books()
+    {
+        var hits = Hits(await Client.GetFromJsonAsync<JsonElement>($"/v1/products/{GreenBook}/similar?k=5"));
+        Assert.True(hits.Count(h => h.Subcategory == "book-paper") >= 3, string.Join(", ", hits.Select(h => $"{h.Title} ({h.Subcategory})")));
+        Assert.Contains(hits.Take(3), h => h.Id == BlueBook);
+    }
+
+    [Fact]
+    public async Task A_green_book_and_the_word_blue_recommend_the_blue_book_first()
+    {
+        using var response = await Client.PostAsJsonAsync("/v1/recommend", new { positive = new[] { GreenBook }, q = "blue", k = 3 });
+        var hits = Hits(await response.Content.ReadFromJsonAsync<JsonElement>());
+        Assert.True(hits.Count > 0 && hits[0].Id == BlueBook, string.Join(", ", hits.Select(h => h.Title)));
+    }
+
+    [Fact]
+    public async Task Similar_within_the_category_keeps_to_it()
+    {
+        var category = (await Client.GetFromJsonAsync<JsonElement>("/v1/products/emoji-1f34e")).GetProperty("category").GetString();
+        var hits = Hits(await Client.GetFromJsonAsync<JsonElement>("/v1/products/emoji-1f34e/similar?k=20&sameCategory=true"));
+        Assert.Equal(20, hits.Count);
+        foreach (var (id, _, _) in hits)
+            Assert.Equal(category, (await Client.GetFromJsonAsync<JsonElement>($"/v1/products/{id}")).GetProperty("category").GetString());
+    }
+}

@@ -102,13 +102,8 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
             Must = sameCategory && !string.IsNullOrEmpty(category) ? [new MatchKeyword(ProductIndex.CategoryField, category)] : [],
         };
         var candidates = Math.Max(k * 4, fusion.MinCandidates);
-        var lists = new (string Reason, IReadOnlyList<ScoredPoint> Hits)[]
-        {
-            ("looks alike", await index.RecommendAsync(ProductIndex.ImageVector, [productId], [], candidates, filter, cancellationToken)),
-            ("described alike", await index.RecommendAsync(ProductIndex.TextVector, [productId], [], candidates, filter, cancellationToken)),
-        };
-
-        return FuseWithReasons(lists, k, "similarity");
+        return await InBothSpacesAsync(space => new RecommendRequest(space, candidates) { Positive = [productId], Filter = filter },
+            ("looks alike", "described alike"), k, "similarity", cancellationToken);
     }
 
     /// <summary>
@@ -136,18 +131,22 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
             Strategy = query.BestScore ? RecommendStrategy.BestScore : RecommendStrategy.AverageVector,
             Filter = filter,
         };
-        var lists = new (string Reason, IReadOnlyList<ScoredPoint> Hits)[]
-        {
-            ("looks like the examples", await index.RecommendAsync(In(ProductIndex.ImageVector), cancellationToken)),
-            ("described like the examples", await index.RecommendAsync(In(ProductIndex.TextVector), cancellationToken)),
-        };
-        return new RecommendResult([.. FuseWithReasons(lists, query.K, "score")], []);
+        var hits = await InBothSpacesAsync(In, ("looks like the examples", "described like the examples"), query.K, "score", cancellationToken);
+        return new RecommendResult([.. hits], []);
     }
 
-    /// <summary>Reciprocal-rank fusion of neighbour lists with equal weights; each hit says which lists it came from,
-    /// at which rank and score.</summary>
-    private IReadOnlyList<SearchHit> FuseWithReasons((string Reason, IReadOnlyList<ScoredPoint> Hits)[] lists, int k, string scoreName)
+    /// <summary>
+    /// The same recommendation in the image and the text space, fused by reciprocal rank with equal weights; each hit
+    /// says which space's list it came from (<paramref name="reasons"/>), at which rank and score.
+    /// </summary>
+    private async Task<IReadOnlyList<SearchHit>> InBothSpacesAsync(Func<string, RecommendRequest> inSpace, (string Image, string Text) reasons,
+        int k, string scoreName, CancellationToken cancellationToken)
     {
+        var lists = new (string Reason, IReadOnlyList<ScoredPoint> Hits)[]
+        {
+            (reasons.Image, await index.RecommendAsync(inSpace(ProductIndex.ImageVector), cancellationToken)),
+            (reasons.Text, await index.RecommendAsync(inSpace(ProductIndex.TextVector), cancellationToken)),
+        };
         var fused = new Dictionary<string, (double Score, List<string> Reasons, string Payload)>(StringComparer.Ordinal);
         foreach (var (reason, hits) in lists)
         {

@@ -129,17 +129,6 @@ public sealed class ProductIndex(IVectorStore store, ProductIndex.Settings setti
         return await store.SearchAsync(settings.Collection, new SearchRequest(vector, query, limit) { Filter = filter }, cancellationToken);
     }
 
-    /// <summary>The <paramref name="limit"/> products nearest to stored products (<paramref name="positive"/>, and away
-    /// from <paramref name="negative"/>) in one vector space, with payloads.</summary>
-    public ValueTask<IReadOnlyList<ScoredPoint>> RecommendAsync(string vector, IReadOnlyList<string> positive, IReadOnlyList<string> negative,
-        int limit, Filter? filter = null, CancellationToken cancellationToken = default) =>
-        RecommendAsync(new RecommendRequest(vector, limit)
-        {
-            Positive = [.. positive.Select(RecommendExample.Point)],
-            Negative = [.. negative.Select(RecommendExample.Point)],
-            Filter = filter,
-        }, cancellationToken);
-
     /// <summary>A recommendation by examples (stored products or raw vectors) in this index's collection.</summary>
     public async ValueTask<IReadOnlyList<ScoredPoint>> RecommendAsync(RecommendRequest request, CancellationToken cancellationToken = default)
     {

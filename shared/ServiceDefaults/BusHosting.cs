@@ -29,7 +29,7 @@ public sealed record BusSettings
     /// answers, before the process stops to be started fresh (<see cref="BusRecovery"/>; <c>Bus:RecoverAfterSeconds</c>).</summary>
     public TimeSpan RecoverAfter { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How often <see cref="BusRecovery"/> looks at the bus's health.</summary>
+    /// <summary>How often <see cref="BusRecovery"/> reads the waiting messages of this process's queues.</summary>
     public TimeSpan RecoveryCheck { get; init; } = TimeSpan.FromSeconds(5);
 
     public bool IsRabbitMq => Transport == RabbitMq;

@@ -47,10 +47,12 @@ public sealed class BusRecovery(BusSettings settings, EndpointActivity activity,
                 if (waiting is null)
                     continue; // the broker does not answer: the bus reconnects by itself once it does
                 var now = time.GetUtcNow();
-                var idle = waiting
-                    .Where(q => q.Value > 0 && activity.Queues.TryGetValue(q.Key, out var last) && now - last >= settings.RecoverAfter)
-                    .Select(q => $"{q.Key} ({q.Value} waiting, no delivery for {(now - activity.Queues[q.Key]).TotalSeconds:F0} s)")
-                    .ToList();
+                var idle = new List<string>();
+                foreach (var (queue, count) in waiting)
+                {
+                    if (count > 0 && activity.Queues.TryGetValue(queue, out var last) && now - last >= settings.RecoverAfter)
+                        idle.Add($"{queue} ({count} waiting, no delivery for {(now - last).TotalSeconds:F0} s)");
+                }
                 if (idle.Count == 0)
                     continue;
                 Stop($"the broker answers but this process takes nothing from {string.Join(", ", idle)}");

@@ -16,14 +16,6 @@ public sealed class EndpointActivity(TimeProvider time) : IReceiveObserver, IRec
     /// received a message.</summary>
     public IReadOnlyDictionary<string, DateTimeOffset> Queues => _lastActive;
 
-    /// <summary>Counts every queue as active now (after the bus was restarted).</summary>
-    public void Reset()
-    {
-        var now = time.GetUtcNow();
-        foreach (var queue in _lastActive.Keys)
-            _lastActive[queue] = now;
-    }
-
     /// <summary>The queue an endpoint reads, or null for the bus's own temporary endpoint (auto-deleted with the
     /// connection; nothing waits there for long).</summary>
     public static string? QueueOf(Uri inputAddress)

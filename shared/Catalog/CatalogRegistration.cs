@@ -6,6 +6,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using Platform.Catalog.Behaviour;
 
 namespace Platform.Catalog;
 
@@ -24,7 +25,8 @@ public static class CatalogRegistration
     public static IReadOnlyList<string> Providers { get; } = ["sqlite", "postgres"];
 
     /// <summary>
-    /// The catalog this process uses, chosen by <c>Catalog:Provider</c>: <c>sqlite</c> (the default,
+    /// The catalog this process uses, and the interaction log beside it (<see cref="IInteractionLog"/>: in
+    /// <c>&lt;dataDirectory&gt;/interactions.db</c>, or in the PostgreSQL database with the catalog), chosen by <c>Catalog:Provider</c>: <c>sqlite</c> (the default,
     /// <c>&lt;dataDirectory&gt;/catalog.db</c>) or <c>postgres</c> (<c>Catalog:ConnectionString</c>, and optionally
     /// <c>Catalog:StartupWaitSeconds</c>, how long start waits for the server: 30 by default). Also the health check
     /// "catalog" (tagged ready), which pings the store. Every service of a process shares one catalog: the first
@@ -44,11 +46,13 @@ public static class CatalogRegistration
             case "sqlite":
                 services.TryAddSingleton<IProductCatalog>(sp =>
                     new SqliteProductCatalog(Path.Combine(dataDirectory, "catalog.db"), sp.GetService<TimeProvider>()));
+                services.TryAddSingleton<IInteractionLog>(_ => new SqliteInteractionLog(Path.Combine(dataDirectory, "interactions.db")));
                 break;
             case "postgres":
                 var options = PostgresOptionsFrom(section);
                 services.TryAddSingleton<IProductCatalog>(sp =>
                     new PostgresProductCatalog(options, sp.GetService<TimeProvider>(), sp.GetService<ILogger<PostgresProductCatalog>>()));
+                services.TryAddSingleton<IInteractionLog>(sp => new PostgresInteractionLog((PostgresProductCatalog)sp.GetRequiredService<IProductCatalog>()));
                 services.AddHostedService<CatalogStartup>();
                 break;
             default:

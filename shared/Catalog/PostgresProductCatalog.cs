@@ -54,6 +54,34 @@ public sealed class PostgresProductCatalog : IProductCatalog, IAsyncDisposable, 
             );
             CREATE INDEX products_status_updated ON products (status, updated_at, id);
             """),
+        // The interaction log (Behaviour/PostgresInteractionLog) and its aggregates share the catalog's database.
+        (2, """
+            CREATE TABLE interactions (
+                seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                event_id text NOT NULL UNIQUE,
+                shopper_id text NOT NULL,
+                session_id text NULL,
+                product_id text NOT NULL,
+                type integer NOT NULL,
+                at timestamptz NOT NULL,
+                aggregated boolean NOT NULL DEFAULT false
+            );
+            CREATE INDEX interactions_shopper ON interactions (shopper_id, seq);
+            CREATE INDEX interactions_session ON interactions (session_id, seq);
+            CREATE TABLE popularity (
+                product_id text NOT NULL,
+                day bigint NOT NULL,
+                score double precision NOT NULL,
+                PRIMARY KEY (product_id, day)
+            );
+            CREATE INDEX popularity_day ON popularity (day);
+            CREATE TABLE co_occurrence (
+                a text NOT NULL,
+                b text NOT NULL,
+                score double precision NOT NULL,
+                PRIMARY KEY (a, b)
+            );
+            """),
     ];
 
     private readonly NpgsqlDataSource _source;
@@ -294,8 +322,11 @@ public sealed class PostgresProductCatalog : IProductCatalog, IAsyncDisposable, 
             return await command.ExecuteNonQueryAsync(ct) == 1;
         }, cancellationToken);
 
+    /// <summary>The connection pool, for the interaction log that shares this database.</summary>
+    internal NpgsqlDataSource Source => _source;
+
     /// <summary>Runs one operation, the schema made first if it is not yet; a server that cannot be reached becomes <see cref="CatalogUnavailableException"/>.</summary>
-    private async Task<T> Run<T>(Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
+    internal async Task<T> Run<T>(Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
     {
         if (!_schemaReady)
             await EnsureSchemaAsync(TimeSpan.Zero, cancellationToken);

@@ -16,16 +16,6 @@ public sealed class SqliteProductCatalog : IProductCatalog
     private readonly string _path;
     private readonly TimeProvider _time;
 
-    static SqliteProductCatalog()
-    {
-        // SQLitePCLRaw 3 (the only line served here) builds e_sqlite3 without auto-initialisation; Microsoft.Data.Sqlite
-        // 10 does not call sqlite3_initialize itself, and opening a database without it crashes the process.
-        SQLitePCL.Batteries_V2.Init();
-        var rc = SQLitePCL.raw.sqlite3_initialize();
-        if (rc != SQLitePCL.raw.SQLITE_OK)
-            throw new InvalidOperationException($"SQLite failed to initialise (code {rc})");
-    }
-
     /// <param name="databasePath">The database file, created with its folder if missing.</param>
     /// <param name="time">The clock for status timestamps (tests pass their own).</param>
     public SqliteProductCatalog(string databasePath, TimeProvider? time = null)
@@ -33,13 +23,7 @@ public sealed class SqliteProductCatalog : IProductCatalog
         _path = Path.GetFullPath(databasePath);
         _time = time ?? TimeProvider.System;
         Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = _path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Cache = SqliteCacheMode.Private,
-            Pooling = true,
-        }.ToString();
+        _connectionString = SqliteSupport.ConnectionString(_path);
         using var connection = Open();
         Execute(connection, """
             PRAGMA journal_mode = WAL;
@@ -250,25 +234,10 @@ public sealed class SqliteProductCatalog : IProductCatalog
     private static ProductInfo Deserialize(string json) =>
         JsonSerializer.Deserialize<ProductInfo>(json, Json) ?? throw new InvalidDataException("A catalog row holds no product.");
 
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        Execute(connection, "PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;");
-        return connection;
-    }
+    private SqliteConnection Open() => SqliteSupport.Open(_connectionString);
 
-    private static SqliteCommand Command(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        return command;
-    }
+    private static SqliteCommand Command(SqliteConnection connection, string sql, SqliteTransaction? transaction = null) =>
+        SqliteSupport.Command(connection, sql, transaction);
 
-    private static void Execute(SqliteConnection connection, string sql)
-    {
-        using var command = Command(connection, sql);
-        command.ExecuteNonQuery();
-    }
+    private static void Execute(SqliteConnection connection, string sql) => SqliteSupport.Execute(connection, sql);
 }

@@ -15,3 +15,6 @@ public sealed record ProductIngestFailed(string ProductId, string ContentHash, s
 
 /// <summary>A product is in the vector store and searchable.</summary>
 public sealed record ProductIndexed(string ProductId, string ContentHash);
+
+/// <summary>A shopper's interaction is in the interaction log; for what aggregates across shoppers (popularity, co-occurrence).</summary>
+public sealed record InteractionRecorded(Interaction Interaction);

@@ -25,7 +25,8 @@ public sealed record SearchResponse(IReadOnlyList<SearchHit> Results);
 /// (<see cref="Negative"/>), and optionally words (<see cref="Q"/>). <see cref="Strategy"/> is <c>average</c> (search
 /// from the examples' mean; needs a positive example or words) or <c>best</c> (score each product against its
 /// nearest positive and negative example; works with negatives alone).</summary>
-public sealed record RecommendRequestBody(IReadOnlyList<string>? Positive, IReadOnlyList<string>? Negative, string? Q, int? K, string? Strategy);
+public sealed record RecommendRequestBody(IReadOnlyList<string>? Positive, IReadOnlyList<string>? Negative, string? Q, int? K, string? Strategy,
+    JsonElement? Filter = null);
 
 /// <summary>The public HTTP API, version 1.</summary>
 public static class GatewayEndpoints
@@ -65,9 +66,10 @@ public static class GatewayEndpoints
             .Produces<ProductView>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
-        v1.MapGet("/products/{id}/similar", async (string id, string? k, string? sameCategory, IProductCatalog catalog, IGrainFactory grains, CancellationToken ct) =>
+        v1.MapGet("/products/{id}/similar", async (string id, string? k, string? sameCategory, string? filter, IProductCatalog catalog, IGrainFactory grains, CancellationToken ct) =>
             {
                 var limit = ParseK(k);
+                var parsed = FilterParser.FromQuery(filter);
                 var within = sameCategory switch
                 {
                     null or "" or "false" => false,
@@ -75,12 +77,12 @@ public static class GatewayEndpoints
                     _ => throw ApiProblem.BadRequest($"'sameCategory' must be true or false, got '{sameCategory}'"),
                 };
                 await RequireIndexedAsync(catalog, [id], ct);
-                var hits = await RetrieveAsync(grains, r => r.Similar(id, limit, within), ct)
+                var hits = await RetrieveAsync(grains, r => r.Similar(id, limit, within, parsed), ct)
                     ?? throw ApiProblem.NotFound($"product '{id}' is not in the search index");
                 return Results.Ok(new SearchResponse(hits));
             })
             .WithName("SimilarProducts")
-            .WithSummary("Products like this one, by image and text neighbours; never the product itself; sameCategory=true keeps to its category")
+            .WithSummary("Products like this one, by image and text neighbours and what shoppers take together; never the product itself; sameCategory=true keeps to its category; filter=<JSON filter>")
             .Produces<SearchResponse>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -97,7 +99,7 @@ public static class GatewayEndpoints
             })
             .WithName("Recommend")
             .WithSummary("Products like the positive examples (and the words of q), unlike the negative ones; the examples are never returned")
-            .DescribeBody("{\"positive\": [product ids], \"negative\": [product ids], \"q\": \"words\", \"k\": 10, \"strategy\": \"average\" | \"best\"}", "application/json")
+            .DescribeBody("{\"positive\": [product ids], \"negative\": [product ids], \"q\": \"words\", \"k\": 10, \"strategy\": \"average\" | \"best\", \"filter\": {...}}", "application/json")
             .Produces<SearchResponse>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -133,6 +135,7 @@ public static class GatewayEndpoints
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
 
+        v1.MapBehaviourApi();
         return app;
     }
 
@@ -153,11 +156,15 @@ public static class GatewayEndpoints
         });
 
     /// <summary>A call to the retrieval grain; a cluster with no silo that hosts it is a 503 that says so, not a 500.</summary>
-    private static async Task<T> RetrieveAsync<T>(IGrainFactory grains, Func<IRetrievalGrain, Task<T>> call, CancellationToken ct)
+    internal static Task<T> RetrieveAsync<T>(IGrainFactory grains, Func<IRetrievalGrain, Task<T>> call, CancellationToken ct) =>
+        CallAsync(() => call(grains.GetGrain<IRetrievalGrain>(0)), ct);
+
+    /// <summary>A call to a grain of the retrieval silos (retrieval, shoppers); a cluster with none is a 503 that says so, not a 500.</summary>
+    internal static async Task<T> CallAsync<T>(Func<Task<T>> call, CancellationToken ct)
     {
         try
         {
-            return await call(grains.GetGrain<IRetrievalGrain>(0)).WaitAsync(ct);
+            return await call().WaitAsync(ct);
         }
         catch (ArgumentException e) when (e.Message.StartsWith("Could not find an implementation", StringComparison.Ordinal))
         {
@@ -301,7 +308,11 @@ public static class GatewayEndpoints
         var k = body.K ?? DefaultK;
         if (k is < 1 or > MaxK)
             throw ApiProblem.BadRequest($"'k' must be an integer from 1 to {MaxK}, got {k}");
-        return new RecommendQuery([.. positive.Distinct(StringComparer.Ordinal)], [.. negative.Distinct(StringComparer.Ordinal)], hasText ? body.Q : null, k, bestScore);
+        var filter = body.Filter is { } f ? FilterParser.Parse(f) : null;
+        return new RecommendQuery([.. positive.Distinct(StringComparer.Ordinal)], [.. negative.Distinct(StringComparer.Ordinal)], hasText ? body.Q : null, k, bestScore)
+        {
+            Filter = filter,
+        };
     }
 
     /// <summary>Every product is in the catalog (404 naming those that are not) and indexed (409 naming those that are not yet).</summary>

@@ -41,6 +41,7 @@ public static class GatewayRegistration
         services.AddSingleton(new ImagePreprocessor(new ImagePreprocessOptions(package.ImageSize, package.Mean, package.Std, options.MaxImagePixels)));
         services.TryAddSingleton<PreprocessedImageCache>();
         services.AddProductCatalog(builder.Configuration, options.DataDirectory);
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<IngestService>();
         services.AddSingleton(ResendOptions.From(builder.Configuration));
         services.AddHostedService<PendingResender>();

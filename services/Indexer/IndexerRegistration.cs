@@ -26,6 +26,7 @@ public static class IndexerRegistration
         bus.AddConsumer<IndexProductConsumer, IndexProductConsumerDefinition>();
         bus.AddConsumer<RecordIngestFailureConsumer>();
         bus.AddConsumer<RecordEncodeFaultConsumer>();
+        bus.AddConsumer<AggregateInteractionsConsumer, InteractionBatchDefinition>();
     }
 }
 

@@ -2,22 +2,26 @@ using Orleans.Concurrency;
 using Orleans.Runtime;
 using Platform.Contracts.Grains;
 using Platform.Inference.Imaging;
+using Platform.Retrieval.Behaviour;
 using Platform.ServiceDefaults.Cluster;
 
 namespace Platform.Retrieval;
 
 /// <summary>The query path as a stateless worker: any silo, as many local activations as the load needs.</summary>
 [StatelessWorker]
-public sealed class RetrievalGrain(SearchService search) : Grain, IRetrievalGrain
+public sealed class RetrievalGrain(SearchService search, Recommender recommender) : Grain, IRetrievalGrain
 {
     public async Task<SearchHit[]> SearchText(string query, int k) => [.. await search.SearchTextAsync(query, k)];
 
     public async Task<SearchHit[]> SearchImage(ImageInput image, int k) => [.. await search.SearchImageAsync(image, k)];
 
-    public async Task<SearchHit[]?> Similar(string productId, int k, bool sameCategory) =>
-        await search.SimilarAsync(productId, k, sameCategory) is { } hits ? [.. hits] : null;
+    public async Task<SearchHit[]?> Similar(string productId, int k, bool sameCategory, ProductFilter? filter) =>
+        await recommender.SimilarAsync(productId, k, sameCategory, filter) is { } hits ? [.. hits] : null;
 
-    public Task<RecommendResult> Recommend(RecommendQuery query) => search.RecommendAsync(query);
+    public Task<RecommendResult> Recommend(RecommendQuery query) => recommender.RecommendAsync(query);
+
+    public async Task<SearchHit[]> NextInSession(string sessionId, int k, ProductFilter? filter) =>
+        [.. await recommender.NextInSessionAsync(sessionId, k, filter)];
 }
 
 /// <summary>

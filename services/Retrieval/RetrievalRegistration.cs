@@ -1,5 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Platform.Catalog;
+using Platform.Retrieval.Behaviour;
 using Platform.Search;
 
 namespace Platform.Retrieval;
@@ -7,6 +10,8 @@ namespace Platform.Retrieval;
 public sealed record RetrievalServiceOptions(string DataDirectory, int Dimension)
 {
     public FusionOptions Fusion { get; init; } = new();
+
+    public RecommendOptions Recommend { get; init; } = new();
 }
 
 public static class RetrievalRegistration
@@ -18,6 +23,11 @@ public static class RetrievalRegistration
         builder.Services.AddSingleton(options.Fusion);
         builder.Services.AddSingleton<IQueryEncoder, GrainQueryEncoder>();
         builder.Services.AddSingleton<SearchService>();
+        // Shopper grains and the recommendation APIs read and write the interaction log beside the catalog.
+        builder.Services.AddProductCatalog(builder.Configuration, options.DataDirectory);
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(options.Recommend);
+        builder.Services.AddSingleton<Recommender>();
         return builder;
     }
 }

@@ -45,3 +45,11 @@ public static class InteractionWeights
         _ => 0,
     };
 }
+
+/// <summary>One of a shopper's recent interactions, as their profile keeps it.</summary>
+[GenerateSerializer, Immutable, Alias("platform.RecentInteraction")]
+public sealed record RecentInteraction(
+    [property: Id(0)] string ProductId,
+    [property: Id(1)] InteractionType Type,
+    [property: Id(2)] DateTimeOffset At,
+    [property: Id(3)] string? SessionId);

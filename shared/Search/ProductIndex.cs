@@ -5,6 +5,9 @@ using Platform.VectorStore;
 
 namespace Platform.Search;
 
+/// <summary>An indexed product, with its image and text embeddings when they were asked for.</summary>
+public sealed record IndexedProduct(ProductInfo Product, float[]? Image, float[]? Text);
+
 /// <summary>What the vector store keeps beside a product's vectors.</summary>
 public sealed record ProductPayload(ProductInfo Product, string ContentHash, string Model);
 
@@ -142,6 +145,18 @@ public sealed class ProductIndex(IVectorStore store, ProductIndex.Settings setti
         await EnsureCollectionAsync(cancellationToken);
         var points = await store.GetAsync(settings.Collection, ids, withVectors: false, cancellationToken);
         return points.ToDictionary(p => p.Id, p => p.Payload, StringComparer.Ordinal);
+    }
+
+    /// <summary>Products by id with their embeddings (when <paramref name="withVectors"/>); ids not in the index are absent.</summary>
+    public async ValueTask<IReadOnlyDictionary<string, IndexedProduct>> GetProductsAsync(IReadOnlyList<string> ids, bool withVectors,
+        CancellationToken cancellationToken = default)
+    {
+        await EnsureCollectionAsync(cancellationToken);
+        if (ids.Count == 0)
+            return new Dictionary<string, IndexedProduct>();
+        var points = await store.GetAsync(settings.Collection, ids, withVectors, cancellationToken);
+        return points.ToDictionary(p => p.Id, p => new IndexedProduct(ReadPayload(p.Payload).Product,
+            p.Vectors.GetValueOrDefault(ImageVector), p.Vectors.GetValueOrDefault(TextVector)), StringComparer.Ordinal);
     }
 
     public async ValueTask<long> CountAsync(CancellationToken cancellationToken = default)

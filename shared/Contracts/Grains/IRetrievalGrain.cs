@@ -12,6 +12,18 @@ public sealed record SearchHit(
     [Id(4)]
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<string>? Reasons { get; init; }
+
+    [Id(5)]
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Category { get; init; }
+
+    [Id(6)]
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public decimal? Price { get; init; }
+
+    /// <summary>The hit for a product, with its title, category, price and attributes.</summary>
+    public static SearchHit Of(string id, double score, ProductInfo product) =>
+        new(id, score, product.Title, product.Attributes ?? new Dictionary<string, string>()) { Category = product.Category, Price = product.Price };
 }
 
 /// <summary>Recommendation by example, as Qdrant's recommend API: products like the <see cref="Positive"/> ones (and
@@ -24,7 +36,11 @@ public sealed record RecommendQuery(
     [property: Id(1)] IReadOnlyList<string> Negative,
     [property: Id(2)] string? Text,
     [property: Id(3)] int K,
-    [property: Id(4)] bool BestScore);
+    [property: Id(4)] bool BestScore)
+{
+    /// <summary>Which products may be recommended.</summary>
+    [Id(5)] public ProductFilter? Filter { get; init; }
+}
 
 /// <summary>The hits, or the example products the index does not hold (then there are no hits).</summary>
 [GenerateSerializer, Immutable, Alias("platform.RecommendResult")]
@@ -45,11 +61,16 @@ public interface IRetrievalGrain : IGrainWithIntegerKey
     [Alias("SearchImage")]
     Task<SearchHit[]> SearchImage(ImageInput image, int k);
 
-    /// <summary>Products like <paramref name="productId"/> by its image and text neighbours, never the product
-    /// itself; only its category's when <paramref name="sameCategory"/>. Null when the product is not in the index.</summary>
+    /// <summary>Products like <paramref name="productId"/> by its image and text neighbours and by what shoppers
+    /// interacted with together with it, never the product itself; only its category's when <paramref name="sameCategory"/>.
+    /// Null when the product is not in the index.</summary>
     [Alias("Similar")]
-    Task<SearchHit[]?> Similar(string productId, int k, bool sameCategory);
+    Task<SearchHit[]?> Similar(string productId, int k, bool sameCategory, ProductFilter? filter);
 
     [Alias("Recommend")]
     Task<RecommendResult> Recommend(RecommendQuery query);
+
+    /// <summary>Next products for a session's sequence so far (what is popular, for a session with none yet).</summary>
+    [Alias("NextInSession")]
+    Task<SearchHit[]> NextInSession(string sessionId, int k, ProductFilter? filter);
 }

@@ -17,6 +17,10 @@ public static class GeneratedProducts
             .Select(l => (l.Product!, File.ReadAllBytes(l.ImagePath!)))
             .ToList());
 
+    /// <summary>Demo catalog products as they are (their own ids), lines <paramref name="lines"/> of the catalog file.</summary>
+    public static IReadOnlyList<(ProductInfo Product, byte[] Image)> FromDemo(params System.Range[] lines) =>
+        [.. lines.SelectMany(r => Demo.Value.Take(r))];
+
     public static IReadOnlyList<(ProductInfo Product, byte[] Image)> Make(string prefix, int count)
     {
         var demo = Demo.Value;

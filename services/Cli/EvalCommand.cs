@@ -140,7 +140,7 @@ public static class EvalCommand
         // Systems, in report order.
         var embeddings = encoder is null ? null : new QueryEmbeddings(encoder);
         var systems = new List<ISearchSystem>();
-        systems.Add(client is not null ? new HttpFusedSystem(client) : new FusedSystem(new SearchService(new DirectQueryEncoder(encoder!), index.Index, new FusionOptions())));
+        systems.Add(client is not null ? new HttpFusedSystem(client) : new FusedSystem(new SearchService(new DirectQueryEncoder(encoder!), index.Index, new FusionOptions(), TimeProvider.System)));
         if (embeddings is not null)
             systems.Add(new VectorSystem(index.Index, embeddings));
         systems.Add(new LexicalSystem(index.Index));

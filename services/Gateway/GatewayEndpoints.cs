@@ -119,6 +119,20 @@ public static class GatewayEndpoints
             .Produces<SearchResponse>()
             .ProducesProblem(StatusCodes.Status400BadRequest);
 
+        v1.MapPost("/search", async (HttpRequest request, ImagePreprocessor images, IGrainFactory grains, CancellationToken ct) =>
+            {
+                var query = await SearchRequestParser.ReadAsync(request, images, ct);
+                return Results.Ok(await RetrieveAsync(grains, r => r.Search(query), ct));
+            })
+            .WithName("Search")
+            .WithSummary("One search for everything: words, a photo or both (\"like this, but red\"), with a filter, facets, a shopper's or session's taste, boosts, diversity and explanations")
+            .DescribeBody("{\"q\": \"words\", \"image\": \"base64\", \"k\": 10, \"filter\": {...}, \"shopper\": \"id\", \"session\": \"id\", \"explain\": true, \"weights\": {...}, \"fusion\": \"early\" | \"late\", \"minScore\": 0.1, \"diversity\": 0.3, \"boosts\": {\"inStock\": 0.2, \"margin\": 0.1, \"new\": 0.1}, \"personalisation\": 0.2}, or the same fields as a multipart form with an 'image' file part",
+                "application/json", "multipart/form-data")
+            .Produces<Platform.Contracts.Grains.SearchResult>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+
         v1.MapPost("/search/image", async (HttpRequest request, string? k, ImagePreprocessor images, IGrainFactory grains, CancellationToken ct) =>
             {
                 var limit = ParseK(k);

@@ -15,6 +15,17 @@ public sealed class RetrievalGrain(SearchService search, Recommender recommender
 
     public async Task<SearchHit[]> SearchImage(ImageInput image, int k) => [.. await search.SearchImageAsync(image, k)];
 
+    /// <summary>The composed search; with a shopper (or else a session) whose taste personalises it.</summary>
+    public async Task<SearchResult> Search(SearchQuery query)
+    {
+        ShopperTaste? taste = null;
+        if (query.Shopper is { } shopper)
+            taste = await GrainFactory.GetGrain<IShopperGrain>(shopper).Taste();
+        if (taste is null && query.Session is { } session)
+            taste = (await recommender.SessionProfileAsync(session)).Profile.Taste();
+        return await search.SearchAsync(query, taste);
+    }
+
     public async Task<SearchHit[]?> Similar(string productId, int k, bool sameCategory, ProductFilter? filter) =>
         await recommender.SimilarAsync(productId, k, sameCategory, filter) is { } hits ? [.. hits] : null;
 

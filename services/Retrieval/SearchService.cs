@@ -1,4 +1,6 @@
+using Platform.Contracts;
 using Platform.Contracts.Grains;
+using Platform.Retrieval.Behaviour;
 using Platform.Search;
 using Platform.VectorStore;
 
@@ -22,8 +24,39 @@ public sealed record FusionOptions
     /// <summary>Weight of the query-text vs product-image embedding list (cross-modal).</summary>
     public double ImageVectorWeight { get; init; } = 0.5;
 
+    /// <summary>Weight of the photo vs product-image embedding list (and, in early fusion, the combined vector's image list).</summary>
+    public double PhotoWeight { get; init; } = 1.0;
+
+    /// <summary>
+    /// Weight of the photo vs product-text embedding list (cross-modal; in early fusion, the combined vector's text
+    /// list). Off by default: rank fusion is flat near the top, and this weaker list would push a photo's own product
+    /// below ones merely ranked well in both.
+    /// </summary>
+    public double PhotoTextWeight { get; init; } = 0;
+
+    /// <summary>In early fusion, the words' share of the combined query vector; the photo has the rest.</summary>
+    public double TextShare { get; init; } = 0.5;
+
+    /// <summary>How words with a photo are fused unless the request says; chosen by <c>platform eval</c> on the composed set.</summary>
+    public FusionMode ComposedFusion { get; init; } = FusionMode.Late;
+
+    /// <summary>How much a shopper's taste may raise a hit's score by default (a fraction; a request may ask up to 0.5).</summary>
+    public double Personalisation { get; init; } = 0.2;
+
     /// <summary>How many candidates each signal contributes before fusion, at least.</summary>
     public int MinCandidates { get; init; } = 50;
+
+    /// <summary>The weights a request's own override, each field it leaves null taking these.</summary>
+    public SignalWeights Resolve(SignalWeights? asked) => new()
+    {
+        Lexical = asked?.Lexical ?? LexicalWeight,
+        Title = asked?.Title ?? TitleMatchWeight,
+        TextVector = asked?.TextVector ?? TextVectorWeight,
+        ImageVector = asked?.ImageVector ?? ImageVectorWeight,
+        Photo = asked?.Photo ?? PhotoWeight,
+        PhotoText = asked?.PhotoText ?? PhotoTextWeight,
+        TextShare = asked?.TextShare ?? TextShare,
+    };
 }
 
 /// <summary>Turns a shopper's query into the model's space: through an encoder grain when served, directly in the eval.</summary>
@@ -35,54 +68,241 @@ public interface IQueryEncoder
 }
 
 /// <summary>
-/// Query path: encodes the query, gathers candidates from each signal, fuses them. Lexical matches weigh most by
-/// default: they are what a shopper typing a product's words expects first, whatever the model's quality.
+/// The query path: encodes the words and the photo, gathers candidates from each signal under the filter, fuses them
+/// by weighted reciprocal rank, then personalises, boosts, thresholds, counts facets and diversifies, in that order.
+/// Lexical matches weigh most by default: they are what a shopper typing a product's words expects first.
 /// </summary>
-public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, FusionOptions fusion)
+public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, FusionOptions fusion, TimeProvider time)
 {
     public const int MaxK = 100;
 
-    public async Task<IReadOnlyList<SearchHit>> SearchTextAsync(string query, int k, CancellationToken cancellationToken = default)
-    {
-        var candidates = Math.Max(k * 4, fusion.MinCandidates);
-        var vector = await encoder.EncodeTextAsync(query, cancellationToken);
-        var byText = await index.SearchAsync(ProductIndex.TextVector, vector, candidates, cancellationToken: cancellationToken);
-        var byImage = await index.SearchAsync(ProductIndex.ImageVector, vector, candidates, cancellationToken: cancellationToken);
-        var lexical = await index.SearchLexicalAsync(query, candidates, cancellationToken: cancellationToken);
-        var titleMatches = await index.TitleMatchesAsync(query, candidates, cancellationToken: cancellationToken);
+    /// <summary>How recent an <c>added</c> date makes a product new, for the boost.</summary>
+    public static readonly TimeSpan NewFor = TimeSpan.FromDays(30);
 
-        var fused = new Dictionary<string, double>(StringComparer.Ordinal);
-        void Add(IEnumerable<string> ranked, double weight)
-        {
-            var rank = 0;
-            foreach (var id in ranked)
-                fused[id] = fused.GetValueOrDefault(id) + weight / (fusion.RankConstant + ++rank);
-        }
-        Add(lexical.Select(h => h.Id), fusion.LexicalWeight);
-        Add(titleMatches.Select(h => h.Id), fusion.TitleMatchWeight);
-        Add(byText.Select(h => h.Id), fusion.TextVectorWeight);
-        Add(byImage.Select(h => h.Id), fusion.ImageVectorWeight);
+    /// <summary>The price bands facets count in (lower bound inclusive, upper exclusive; the last is open).</summary>
+    public static readonly decimal[] PriceBandEdges = [10, 25, 50, 100, 250];
 
-        var payloads = byText.Concat(byImage).Concat(lexical).Concat(titleMatches).DistinctBy(h => h.Id).ToDictionary(h => h.Id, h => h.Payload!);
-        var ranked = fused.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Take(k).ToList();
-        var missing = ranked.Select(p => p.Key).Where(id => !payloads.ContainsKey(id)).ToList();
-        if (missing.Count > 0)
-        {
-            foreach (var (id, payload) in await index.GetPayloadsAsync(missing, cancellationToken))
-                payloads[id] = payload;
-        }
-        // Every signal's hits carry payloads; a look-up is left only for a hit whose payload was not asked for, and a
-        // point deleted between the searches and that look-up is skipped.
-        return [.. ranked.Where(p => payloads.ContainsKey(p.Key)).Select(p => ToHit(p.Key, p.Value, payloads[p.Key]))];
-    }
+    /// <summary>The words-only search of <c>GET /v1/search</c>: the composed search with words alone.</summary>
+    public async Task<IReadOnlyList<SearchHit>> SearchTextAsync(string query, int k, CancellationToken cancellationToken = default) =>
+        (await SearchAsync(new SearchQuery { Text = query, K = k }, null, cancellationToken)).Results;
 
     /// <summary>Products whose images are nearest to <paramref name="image"/>; the score is the cosine similarity.</summary>
     public async Task<IReadOnlyList<SearchHit>> SearchImageAsync(ImageInput image, int k, CancellationToken cancellationToken = default)
     {
         var vector = await encoder.EncodeImageAsync(image, cancellationToken);
         var hits = await index.SearchAsync(ProductIndex.ImageVector, vector, k, cancellationToken: cancellationToken);
-        return hits.Select(h => ToHit(h.Id, h.Score, h.Payload!)).ToList();
+        return hits.Select(h => SearchHit.Of(h.Id, h.Score, ProductIndex.ReadPayload(h.Payload!).Product)).ToList();
     }
 
-    private static SearchHit ToHit(string id, double score, string payloadJson) => SearchHit.Of(id, score, ProductIndex.ReadPayload(payloadJson).Product);
+    /// <summary>
+    /// The composed search. A hit's score is its fused score as a share of the best possible one (first in every
+    /// signal): 0 to 1 before personalisation and boosts, which may raise it by their bounded fractions.
+    /// </summary>
+    public async Task<SearchResult> SearchAsync(SearchQuery query, ShopperTaste? taste, CancellationToken cancellationToken = default)
+    {
+        var weights = fusion.Resolve(query.Weights);
+        var candidates = Math.Max(query.K * 4, fusion.MinCandidates);
+        var filter = ProductFilters.ToStoreFilter(query.Filter);
+        var text = string.IsNullOrWhiteSpace(query.Text) ? null : query.Text;
+        var textVector = text is null ? null : encoder.EncodeTextAsync(text, cancellationToken);
+        var photoVector = query.Image is null ? null : encoder.EncodeImageAsync(query.Image, cancellationToken);
+        FusionMode? mode = text is not null && query.Image is not null ? query.Fusion ?? fusion.ComposedFusion : null;
+
+        var payloads = new Dictionary<string, string>(StringComparer.Ordinal);
+        var lists = new List<RankedList>();
+        void Add(string signal, double weight, IReadOnlyList<ScoredPoint> hits, string scoreName)
+        {
+            foreach (var hit in hits)
+                payloads.TryAdd(hit.Id, hit.Payload!);
+            lists.Add(new RankedList(signal, weight, [.. hits.Select(h => new ProductScore(h.Id, h.Score))], signal, scoreName));
+        }
+        Task<IReadOnlyList<ScoredPoint>> Nearest(string space, float[] vector) =>
+            index.SearchAsync(space, vector, candidates, filter, cancellationToken).AsTask();
+
+        if (text is not null)
+        {
+            Add("lexical", weights.Lexical!.Value, await index.SearchLexicalAsync(text, candidates, filter, cancellationToken), "bm25");
+            Add("title", weights.Title!.Value, await index.TitleMatchesAsync(text, candidates, filter, cancellationToken), "match");
+        }
+        if (mode == FusionMode.Early)
+        {
+            var share = weights.TextShare!.Value;
+            var combined = ShopperState.Unit(Combine(await photoVector!, 1 - share, await textVector!, share))
+                ?? throw new ArgumentException("the photo and the words cancel out: their combined query vector is zero");
+            Add("composed-image", weights.Photo!.Value, await Nearest(ProductIndex.ImageVector, combined), "similarity");
+            Add("composed-text", weights.PhotoText!.Value, await Nearest(ProductIndex.TextVector, combined), "similarity");
+        }
+        else
+        {
+            if (textVector is not null)
+            {
+                var vector = await textVector;
+                Add("text-vector", weights.TextVector!.Value, await Nearest(ProductIndex.TextVector, vector), "similarity");
+                Add("image-vector", weights.ImageVector!.Value, await Nearest(ProductIndex.ImageVector, vector), "similarity");
+            }
+            if (photoVector is not null)
+            {
+                var vector = await photoVector;
+                Add("photo", weights.Photo!.Value, await Nearest(ProductIndex.ImageVector, vector), "similarity");
+                Add("photo-text", weights.PhotoText!.Value, await Nearest(ProductIndex.TextVector, vector), "similarity");
+            }
+        }
+
+        var ideal = lists.Where(l => l.Items.Count > 0).Sum(l => Math.Max(0, l.Weight)) / (fusion.RankConstant + 1);
+        var fused = RankFusion.Fuse(lists, fusion.RankConstant);
+        foreach (var candidate in fused)
+            candidate.Score = ideal > 0 ? candidate.Score / ideal : 0;
+        var products = fused.Where(c => payloads.ContainsKey(c.Id)).ToDictionary(c => c.Id, c => ProductIndex.ReadPayload(payloads[c.Id]).Product, StringComparer.Ordinal);
+        fused = [.. fused.Where(c => products.ContainsKey(c.Id))];
+
+        var explanations = fused.ToDictionary(c => c.Id, c => c.Signals.Select(s => new SignalExplanation(s.Signal, s.Rank, s.Score, s.Weight, s.Contribution / Math.Max(ideal, 1e-12))).ToList());
+        var needVectors = taste is not null || query.Diversity > 0;
+        var vectors = needVectors
+            ? await index.GetProductsAsync([.. fused.Take(Math.Max(query.K * 4, fusion.MinCandidates)).Select(c => c.Id)], withVectors: true, cancellationToken)
+            : new Dictionary<string, IndexedProduct>();
+        if (taste is not null)
+            Personalise(fused, taste, query.Personalisation ?? fusion.Personalisation, products, vectors, explanations);
+        if (query.Boosts is { Any: true } boosts)
+            Boost(fused, boosts, products, explanations);
+        fused = [.. fused.Where(c => c.Score >= query.MinScore).OrderByDescending(c => c.Score).ThenBy(c => c.Id, StringComparer.Ordinal)];
+        var facets = CountFacets(fused.Select(c => products[c.Id]));
+        if (query.Diversity > 0)
+            fused = Diversify(fused, query.Diversity, query.K, vectors);
+        var hits = fused.Take(query.K).Select(c => SearchHit.Of(c.Id, Math.Round(c.Score, 6), products[c.Id]) with
+        {
+            Explain = query.Explain ? explanations[c.Id] : null,
+        }).ToArray();
+        return new SearchResult(hits, facets, mode);
+    }
+
+    private static float[] Combine(float[] a, double wa, float[] b, double wb)
+    {
+        var sum = new float[a.Length];
+        for (var i = 0; i < sum.Length; i++)
+            sum[i] = (float)(wa * a[i] + wb * b[i]);
+        return sum;
+    }
+
+    /// <summary>
+    /// Raises each candidate by up to <paramref name="bound"/> of its score: half for how near its image is to the
+    /// shopper's image taste (cosine, 0 when unlike), half for its category's share of the shopper's interest.
+    /// </summary>
+    private static void Personalise(List<FusedCandidate> fused, ShopperTaste taste, double bound, Dictionary<string, ProductInfo> products,
+        IReadOnlyDictionary<string, IndexedProduct> vectors, Dictionary<string, List<SignalExplanation>> explanations)
+    {
+        foreach (var candidate in fused)
+        {
+            var likeness = taste.Image is { } image && vectors.GetValueOrDefault(candidate.Id)?.Image is { } own ? Math.Max(0, Dot(image, own)) : 0;
+            var share = products[candidate.Id].Category is { } category ? taste.Categories.GetValueOrDefault(category) : 0;
+            var personal = 0.5 * likeness + 0.5 * share;
+            var raise = candidate.Score * bound * personal;
+            candidate.Score += raise;
+            explanations[candidate.Id].Add(new SignalExplanation("personal", null, personal, bound, raise));
+        }
+    }
+
+    private void Boost(List<FusedCandidate> fused, BusinessBoosts boosts, Dictionary<string, ProductInfo> products,
+        Dictionary<string, List<SignalExplanation>> explanations)
+    {
+        var now = time.GetUtcNow();
+        foreach (var candidate in fused)
+        {
+            var attributes = products[candidate.Id].Attributes ?? new Dictionary<string, string>();
+            var baseScore = candidate.Score;
+            foreach (var (name, weight, signal) in new[]
+            {
+                ("in-stock", boosts.InStock, InStock(attributes)),
+                ("margin", boosts.Margin, Margin(attributes)),
+                ("new", boosts.New, IsNew(attributes, now)),
+            })
+            {
+                if (weight <= 0 || signal <= 0)
+                    continue;
+                var raise = baseScore * weight * signal;
+                candidate.Score += raise;
+                explanations[candidate.Id].Add(new SignalExplanation($"boost:{name}", null, signal, weight, raise));
+            }
+        }
+    }
+
+    internal static double InStock(IReadOnlyDictionary<string, string> attributes)
+    {
+        if (attributes.TryGetValue("in_stock", out var flag))
+            return flag.Trim().ToLowerInvariant() is "true" or "yes" or "1" ? 1 : 0;
+        return attributes.TryGetValue("stock", out var stock) && double.TryParse(stock, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var count) && count > 0 ? 1 : 0;
+    }
+
+    internal static double Margin(IReadOnlyDictionary<string, string> attributes)
+    {
+        if (!attributes.TryGetValue("margin", out var text))
+            return 0;
+        text = text.Trim().TrimEnd('%');
+        if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var margin) || margin <= 0)
+            return 0;
+        return Math.Min(1, margin > 1 ? margin / 100 : margin);
+    }
+
+    internal static double IsNew(IReadOnlyDictionary<string, string> attributes, DateTimeOffset now)
+    {
+        if (attributes.TryGetValue("new", out var flag) && flag.Trim().ToLowerInvariant() is "true" or "yes" or "1")
+            return 1;
+        return attributes.TryGetValue("added", out var added)
+            && DateTimeOffset.TryParse(added, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at)
+            && at <= now && now - at <= NewFor ? 1 : 0;
+    }
+
+    private static Facets CountFacets(IEnumerable<ProductInfo> candidates)
+    {
+        var list = candidates.ToList();
+        var categories = list.GroupBy(p => p.Category ?? "(none)", StringComparer.Ordinal)
+            .Select(g => new FacetCount(g.Key, g.Count())).OrderByDescending(f => f.Count).ThenBy(f => f.Value, StringComparer.Ordinal).ToList();
+        var bands = new List<FacetCount>();
+        for (var i = 0; i <= PriceBandEdges.Length; i++)
+        {
+            decimal? low = i == 0 ? 0 : PriceBandEdges[i - 1];
+            decimal? high = i < PriceBandEdges.Length ? PriceBandEdges[i] : null;
+            var count = list.Count(p => p.Price is { } price && price >= low && (high is null || price < high));
+            if (count > 0)
+                bands.Add(new FacetCount(high is null ? $"{low}+" : $"{low}-{high}", count) { Min = low, Max = high });
+        }
+        return new Facets(list.Count, categories, bands);
+    }
+
+    /// <summary>
+    /// Maximal marginal relevance over the candidates: each next hit maximises (1 − λ)·relevance − λ·(its highest
+    /// image similarity to the hits above), relevance being the score over the best score. Candidates without
+    /// vectors (beyond the pool read) keep their order after the diversified ones.
+    /// </summary>
+    private static List<FusedCandidate> Diversify(List<FusedCandidate> ranked, double lambda, int k, IReadOnlyDictionary<string, IndexedProduct> vectors)
+    {
+        if (ranked.Count == 0)
+            return ranked;
+        var best = ranked[0].Score;
+        var pool = ranked.Where(c => vectors.GetValueOrDefault(c.Id)?.Image is not null).ToList();
+        var chosen = new List<FusedCandidate>();
+        while (chosen.Count < k && pool.Count > 0)
+        {
+            FusedCandidate? next = null;
+            var nextValue = double.NegativeInfinity;
+            foreach (var candidate in pool)
+            {
+                var image = vectors[candidate.Id].Image!;
+                var likeness = chosen.Count == 0 ? 0 : chosen.Max(c => Dot(image, vectors[c.Id].Image!));
+                var value = (1 - lambda) * (best > 0 ? candidate.Score / best : 0) - lambda * likeness;
+                if (value > nextValue)
+                    (next, nextValue) = (candidate, value);
+            }
+            chosen.Add(next!);
+            pool.Remove(next!);
+        }
+        return [.. chosen, .. ranked.Where(c => !chosen.Contains(c))];
+    }
+
+    private static double Dot(float[] a, float[] b)
+    {
+        double sum = 0;
+        for (var i = 0; i < Math.Min(a.Length, b.Length); i++)
+            sum += (double)a[i] * b[i];
+        return sum;
+    }
 }

@@ -241,6 +241,55 @@ public sealed class BehaviourTests(BehaviourServer platform) : IClassFixture<Beh
     }
 
     [Fact]
+    public async Task A_shopper_personalises_a_search_within_the_bound_and_a_session_can_too()
+    {
+        await RecordAsync(Event("taste-1", "hiker", "p003", "purchase", "hike-visit"), Event("taste-2", "hiker", "p021", "view", "hike-visit"));
+        var query = new { q = "black", k = 27, explain = true };
+        var plain = (await ComposedSearchTests.SearchAsync(Client, query)).Hits;
+        foreach (var who in new object[] { new { q = "black", k = 27, explain = true, shopper = "hiker", personalisation = 0.5 },
+                                           new { q = "black", k = 27, explain = true, session = "hike-visit", personalisation = 0.5 } })
+        {
+            var personal = (await ComposedSearchTests.SearchAsync(Client, who)).Hits;
+            Assert.Equal(plain.Select(h => h.Id).Order(), personal.Select(h => h.Id).Order());
+            foreach (var hit in personal)
+            {
+                var before = plain.Single(h => h.Id == hit.Id).Score;
+                Assert.InRange(hit.Score, before - 1e-6, before * 1.5 + 1e-6);
+                var part = hit.Explain!.Value.EnumerateArray().Single(e => e.GetProperty("signal").GetString() == "personal");
+                Assert.Equal(0.5, part.GetProperty("weight").GetDouble());
+            }
+            int Rank(List<ComposedSearchTests.Hit> hits, string id) => hits.FindIndex(h => h.Id == id);
+            Assert.True(Rank(personal, "p021") < Rank(plain, "p021"), $"sneakers at {Rank(plain, "p021")} unpersonalised, {Rank(personal, "p021")} for the hiker");
+        }
+    }
+
+    [Fact]
+    public async Task Business_boosts_raise_products_by_their_attributes_within_the_bound()
+    {
+        var image = await File.ReadAllBytesAsync(Path.Combine(Fixtures.ProductsDirectory, "p001.jpg"));
+        var today = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd");
+        foreach (var (id, attributes) in new[]
+        {
+            ("boost-a", new Dictionary<string, string> { ["in_stock"] = "false", ["margin"] = "5%" }),
+            ("boost-b", new Dictionary<string, string> { ["in_stock"] = "true", ["margin"] = "40%", ["added"] = today }),
+        })
+        {
+            using var response = await Fixtures.PostJsonAsync(Client, new Platform.Contracts.ProductInfo(id, $"Plain Enamel Camping Cup {id[^1]}", "An enamel cup.", "outdoor", 9m, attributes), image);
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        }
+        await Fixtures.WaitIndexedAsync(Client, ["boost-a", "boost-b"], TimeSpan.FromSeconds(60));
+        var plain = (await ComposedSearchTests.SearchAsync(Client, new { q = "plain enamel camping cup", k = 5 })).Hits;
+        var boosted = (await ComposedSearchTests.SearchAsync(Client, new { q = "plain enamel camping cup", k = 5, explain = true, boosts = new { inStock = 0.5, margin = 0.5, @new = 0.2 } })).Hits;
+        double Score(List<ComposedSearchTests.Hit> hits, string id) => hits.Single(h => h.Id == id).Score;
+        Assert.Equal("boost-b", boosted[0].Id);
+        Assert.Equal(Score(plain, "boost-b") * (1 + 0.5 + 0.5 * 0.4 + 0.2), Score(boosted, "boost-b"), 4);
+        Assert.Equal(Score(plain, "boost-a") * (1 + 0.5 * 0.05), Score(boosted, "boost-a"), 4);
+        var signals = boosted[0].Explain!.Value.EnumerateArray().Select(e => e.GetProperty("signal").GetString()).ToList();
+        Assert.Contains("boost:in-stock", signals);
+        Assert.Contains("boost:new", signals);
+    }
+
+    [Fact]
     public async Task A_shopper_survives_a_crash_of_the_process()
     {
         await RecordAsync(Event("durable-1", "durable", "p016", "purchase"), Event("durable-2", "durable", "p011", "view"));

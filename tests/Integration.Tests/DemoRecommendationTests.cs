@@ -50,6 +50,17 @@ public sealed class DemoRecommendationTests(DemoCatalogServer demo) : IClassFixt
         Assert.True(hits.Count > 0 && hits[0].Id == BlueBook, string.Join(", ", hits.Select(h => h.Title)));
     }
 
+    [Theory]
+    [InlineData("early")]
+    [InlineData("late")]
+    public async Task A_photo_of_the_green_book_and_the_word_blue_find_the_blue_book_first(string fusion)
+    {
+        var image = Convert.ToBase64String(await File.ReadAllBytesAsync(RepoPaths.InRepo("models", "demo-catalog", "images", $"{GreenBook}.webp")));
+        var (hits, _, used) = await ComposedSearchTests.SearchAsync(Client, new { image, q = "blue", k = 3, fusion });
+        Assert.Equal(fusion, used);
+        Assert.True(hits[0].Id == BlueBook, string.Join(", ", hits.Select(h => h.Id)));
+    }
+
     [Fact]
     public async Task Similar_within_the_category_keeps_to_it()
     {

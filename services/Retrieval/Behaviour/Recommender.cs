@@ -109,15 +109,10 @@ public sealed class Recommender(IQueryEncoder encoder, ProductIndex index, IInte
     /// </summary>
     public async Task<IReadOnlyList<SearchHit>> NextInSessionAsync(string sessionId, int k, ProductFilter? filter, CancellationToken cancellationToken = default)
     {
-        var events = await log.SessionAsync(sessionId, 50, cancellationToken);
+        var (events, session) = await SessionProfileAsync(sessionId, cancellationToken);
         var exclude = events.Select(e => e.Interaction.ProductId).ToHashSet(StringComparer.Ordinal);
         var storeFilter = ProductFilters.ToStoreFilter(filter, exclude);
         var candidates = Candidates(k);
-        // The session as a profile of its own: its taste, categories and prices, folded from its events alone.
-        var session = new ShopperState();
-        var products = await index.GetProductsAsync([.. exclude], withVectors: true, cancellationToken);
-        foreach (var logged in events)
-            session.Apply(logged, products.GetValueOrDefault(logged.Interaction.ProductId));
         var anchors = await AnchorsAsync(events.AsEnumerable().Reverse().Select(e => (e.Interaction.ProductId, e.Interaction.Type)), cancellationToken);
         var lists = new List<RankedList>();
         if (anchors.Count > 0)
@@ -131,6 +126,17 @@ public sealed class Recommender(IQueryEncoder encoder, ProductIndex index, IInte
         }
         lists.Add(await PopularAsync(candidates, anchors.Count > 0 ? 0.3 : 1.0, cancellationToken));
         return await FinishAsync(lists, k, filter, exclude, anchors.Count > 0 ? (session, "this session is about") : null, cancellationToken);
+    }
+
+    /// <summary>A session as a profile of its own (its taste, categories and prices), folded from its latest events alone.</summary>
+    public async Task<(IReadOnlyList<LoggedInteraction> Events, ShopperState Profile)> SessionProfileAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        var events = await log.SessionAsync(sessionId, 50, cancellationToken);
+        var profile = new ShopperState();
+        var products = await index.GetProductsAsync([.. events.Select(e => e.Interaction.ProductId).Distinct(StringComparer.Ordinal)], withVectors: true, cancellationToken);
+        foreach (var logged in events)
+            profile.Apply(logged, products.GetValueOrDefault(logged.Interaction.ProductId));
+        return (events, profile);
     }
 
     private int Candidates(int k) => Math.Max(k * 4, fusion.MinCandidates);
@@ -179,10 +185,10 @@ public sealed class Recommender(IQueryEncoder encoder, ProductIndex index, IInte
         var lists = new List<RankedList>();
         if (!profile.HasTaste)
             return lists;
-        if (profile.ImageTaste is { } image && Normalised(image) is { } imageQuery)
+        if (ShopperState.Unit(profile.ImageTaste) is { } imageQuery)
             lists.Add(Scored("taste-image", weight, await index.SearchAsync(ProductIndex.ImageVector, imageQuery, candidates, storeFilter, cancellationToken),
                 $"looks like {whose}", "similarity"));
-        if (profile.TextTaste is { } text && Normalised(text) is { } textQuery)
+        if (ShopperState.Unit(profile.TextTaste) is { } textQuery)
             lists.Add(Scored("taste-text", weight, await index.SearchAsync(ProductIndex.TextVector, textQuery, candidates, storeFilter, cancellationToken),
                 $"described like {whose}", "similarity"));
         return lists;
@@ -253,12 +259,6 @@ public sealed class Recommender(IQueryEncoder encoder, ProductIndex index, IInte
             }
         }
         return picks;
-    }
-
-    private static float[]? Normalised(float[] vector)
-    {
-        var norm = Math.Sqrt(vector.Sum(v => (double)v * v));
-        return norm < 1e-9 ? null : [.. vector.Select(v => (float)(v / norm))];
     }
 
     private static SearchHit ToHit(string id, double score, ProductInfo product) => SearchHit.Of(id, score, product);

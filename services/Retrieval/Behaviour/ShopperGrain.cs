@@ -80,6 +80,8 @@ public sealed class ShopperGrain(
         return Task.FromResult(new ShopperSummary(ShopperId, state.Interactions, [.. state.Recent.AsEnumerable().Reverse()], categories, band, [.. state.Excluded]));
     }
 
+    public Task<ShopperTaste?> Taste() => Task.FromResult(profile.State.Taste());
+
     public async Task<SearchHit[]> Recommend(int k, ProductFilter? filter) => [.. await recommender.ForShopperAsync(profile.State, k, filter)];
 
     public async Task<int> Forget()

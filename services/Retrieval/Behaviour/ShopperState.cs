@@ -1,4 +1,5 @@
 using Platform.Contracts;
+using Platform.Contracts.Grains;
 using Platform.Search;
 
 namespace Platform.Retrieval.Behaviour;
@@ -81,6 +82,25 @@ public sealed class ShopperState
                 PriceSquares += weight * log * log;
             }
         }
+    }
+
+    /// <summary>The taste as a search personalises by it (unit vectors, category shares), or null with no taste.</summary>
+    public ShopperTaste? Taste()
+    {
+        if (!HasTaste)
+            return null;
+        var total = Categories.Values.Where(v => v > 0).Sum();
+        var shares = total <= 0 ? new Dictionary<string, double>() : Categories.Where(c => c.Value > 0).ToDictionary(c => c.Key, c => c.Value / total);
+        return new ShopperTaste(Unit(ImageTaste), Unit(TextTaste), shares);
+    }
+
+    /// <summary>A vector scaled to unit length; null for none or a zero vector.</summary>
+    public static float[]? Unit(float[]? vector)
+    {
+        if (vector is null)
+            return null;
+        var norm = Math.Sqrt(vector.Sum(v => (double)v * v));
+        return norm < 1e-9 ? null : [.. vector.Select(v => (float)(v / norm))];
     }
 
     /// <summary>Each category's share of the positive category weight (0..1).</summary>

@@ -21,6 +21,11 @@ public sealed record SearchHit(
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public decimal? Price { get; init; }
 
+    /// <summary>Each signal's rank, score, weight and part in the fused score, when the search asked to explain.</summary>
+    [Id(7)]
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<SignalExplanation>? Explain { get; init; }
+
     /// <summary>The hit for a product, with its title, category, price and attributes.</summary>
     public static SearchHit Of(string id, double score, ProductInfo product) =>
         new(id, score, product.Title, product.Attributes ?? new Dictionary<string, string>()) { Category = product.Category, Price = product.Price };
@@ -60,6 +65,10 @@ public interface IRetrievalGrain : IGrainWithIntegerKey
 
     [Alias("SearchImage")]
     Task<SearchHit[]> SearchImage(ImageInput image, int k);
+
+    /// <summary>The composed search: words, a photo or both, with filters, facets, personalisation and explanations.</summary>
+    [Alias("Search")]
+    Task<SearchResult> Search(SearchQuery query);
 
     /// <summary>Products like <paramref name="productId"/> by its image and text neighbours and by what shoppers
     /// interacted with together with it, never the product itself; only its category's when <paramref name="sameCategory"/>.

@@ -35,6 +35,10 @@ public interface IShopperGrain : IGrainWithStringKey
     [Alias("Summary")]
     Task<ShopperSummary> Summary();
 
+    /// <summary>The shopper's taste, or null when they have liked nothing yet.</summary>
+    [Alias("Taste")]
+    Task<ShopperTaste?> Taste();
+
     /// <summary>Products for this shopper; never what they bought or disliked.</summary>
     [Alias("Recommend")]
     Task<SearchHit[]> Recommend(int k, ProductFilter? filter);
@@ -43,3 +47,10 @@ public interface IShopperGrain : IGrainWithStringKey
     [Alias("Forget")]
     Task<int> Forget();
 }
+
+/// <summary>A shopper's (or a session's) taste, for personalising a search: unit taste vectors and category shares.</summary>
+[GenerateSerializer, Immutable, Alias("platform.ShopperTaste")]
+public sealed record ShopperTaste(
+    [property: Id(0)] float[]? Image,
+    [property: Id(1)] float[]? Text,
+    [property: Id(2)] IReadOnlyDictionary<string, double> Categories);

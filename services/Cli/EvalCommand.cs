@@ -149,6 +149,7 @@ public static class EvalCommand
         var tasks = new List<EvalTask>();
         if (conceptById is not null)
             tasks.AddRange(EvalTasks.FromConcepts(products, conceptById, o.Limit));
+        tasks.AddRange(EvalTasks.FromTitles(products, o.Limit));
         if (devQueries is not null)
             tasks.AddRange(EvalTasks.FromDevset(devQueries, products.Select(p => p.Product.Id).ToHashSet(StringComparer.Ordinal), o.Limit, problems));
         foreach (var empty in tasks.Where(t => t.Queries.Count == 0).ToList())

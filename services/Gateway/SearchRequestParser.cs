@@ -21,7 +21,7 @@ public static class SearchRequestParser
 
     private static readonly string[] JsonFormFields = ["k", "filter", "explain", "weights", "minScore", "diversity", "boosts", "personalisation"];
 
-    private static readonly string[] WeightFields = ["lexical", "title", "textVector", "imageVector", "photo", "photoText", "textShare"];
+    private static readonly string[] WeightFields = ["lexical", "title", "fuzzy", "textVector", "imageVector", "photo", "photoText", "textShare"];
 
     private static readonly string[] BoostFields = ["inStock", "margin", "new"];
 
@@ -150,6 +150,7 @@ public static class SearchRequestParser
         {
             Lexical = Number(weights, "lexical", 0, SignalWeights.Max, "weights."),
             Title = Number(weights, "title", 0, SignalWeights.Max, "weights."),
+            Fuzzy = Number(weights, "fuzzy", 0, SignalWeights.Max, "weights."),
             TextVector = Number(weights, "textVector", 0, SignalWeights.Max, "weights."),
             ImageVector = Number(weights, "imageVector", 0, SignalWeights.Max, "weights."),
             Photo = Number(weights, "photo", 0, SignalWeights.Max, "weights."),

@@ -18,6 +18,9 @@ public sealed record FusionOptions
     /// <summary>Weight of the list of products whose title holds every query word (shortest titles first).</summary>
     public double TitleMatchWeight { get; init; } = 2.0;
 
+    /// <summary>Weight of the typo-tolerant list (character trigrams of the query's longer words against the product's short fields).</summary>
+    public double FuzzyWeight { get; init; } = 1.0;
+
     /// <summary>Weight of the query-text vs product-text embedding list.</summary>
     public double TextVectorWeight { get; init; } = 0.5;
 
@@ -51,6 +54,7 @@ public sealed record FusionOptions
     {
         Lexical = asked?.Lexical ?? LexicalWeight,
         Title = asked?.Title ?? TitleMatchWeight,
+        Fuzzy = asked?.Fuzzy ?? FuzzyWeight,
         TextVector = asked?.TextVector ?? TextVectorWeight,
         ImageVector = asked?.ImageVector ?? ImageVectorWeight,
         Photo = asked?.Photo ?? PhotoWeight,
@@ -123,6 +127,8 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
         {
             Add("lexical", weights.Lexical!.Value, await index.SearchLexicalAsync(text, candidates, filter, cancellationToken), "bm25");
             Add("title", weights.Title!.Value, await index.TitleMatchesAsync(text, candidates, filter, cancellationToken), "match");
+            if (weights.Fuzzy > 0)
+                Add("fuzzy", weights.Fuzzy!.Value, await index.FuzzyMatchesAsync(text, candidates, filter, cancellationToken), "trigrams");
         }
         if (mode == FusionMode.Early)
         {

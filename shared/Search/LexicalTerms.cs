@@ -58,8 +58,41 @@ public static class LexicalTerms
     /// </summary>
     public static (SparseVector Lexical, SparseVector Title) Of(ProductInfo product, double averageLength = AverageLength)
     {
+        var (titles, fields) = Fields(product);
+        return Of(titles, [product.Description, .. fields], averageLength);
+    }
+
+    /// <summary>
+    /// A product's trigram vector, for typo tolerance: the character trigrams of the words of its title (each counting
+    /// <see cref="TitleWeight"/> times), category and attributes (not the description: its many words would match
+    /// every misspelling a little), each at its saturated frequency; the store multiplies in the IDF.
+    /// </summary>
+    public static SparseVector Fuzzy(ProductInfo product)
+    {
+        var (titles, fields) = Fields(product);
+        var frequencies = new Dictionary<uint, int>();
+        foreach (var gram in titles.SelectMany(t => TextTokens.Trigrams(t)))
+            frequencies[TermId(gram)] = frequencies.GetValueOrDefault(TermId(gram)) + TitleWeight;
+        foreach (var gram in fields.SelectMany(f => TextTokens.Trigrams(f)))
+            frequencies[TermId(gram)] = frequencies.GetValueOrDefault(TermId(gram)) + 1;
+        return new SparseVector([.. frequencies.Keys], [.. frequencies.Values.Select(tf => (float)(tf * (K1 + 1) / (tf + K1)))]);
+    }
+
+    /// <summary>A query's trigram vector: the distinct trigrams of its words of <see cref="FuzzyMinLength"/> letters or more.</summary>
+    public static SparseVector FuzzyQuery(string query)
+    {
+        var terms = TextTokens.Trigrams(query, FuzzyMinLength).Select(TermId).Distinct().ToArray();
+        return new SparseVector(terms, [.. terms.Select(_ => 1f)]);
+    }
+
+    /// <summary>Shorter query words are not spelled loosely: too many words lie one edit from them.</summary>
+    public const int FuzzyMinLength = 4;
+
+    /// <summary>A product's titles (its title and any <c>title_xx</c> attribute) and its other short fields (category, attributes).</summary>
+    private static (List<string> Titles, List<string?> Fields) Fields(ProductInfo product)
+    {
         var titles = new List<string> { product.Title };
-        var fields = new List<string?> { product.Category, product.Description };
+        var fields = new List<string?> { product.Category };
         foreach (var (key, value) in product.Attributes ?? new Dictionary<string, string>())
         {
             if (key.StartsWith("title_", StringComparison.Ordinal))
@@ -67,7 +100,7 @@ public static class LexicalTerms
             else
                 fields.Add(value);
         }
-        return Of(titles, fields, averageLength);
+        return (titles, fields);
     }
 
     /// <summary>The lexical and title vectors of a document with these titles and other fields.</summary>

@@ -24,11 +24,17 @@ public sealed class ProductIndex(IVectorStore store, ProductIndex.Settings setti
     public const string ImageVector = "image";
     public const string TextVector = "text";
 
+    // The sparse spaces' names carry a version: a change to how their values are computed renames them, so an index
+    // built the old way is found to have another schema and is rebuilt (see LexicalTerms). 2: stemming and segmentation.
+
     /// <summary>Sparse, with IDF: BM25's saturated term frequencies over the product's text.</summary>
-    public const string LexicalVector = "lexical";
+    public const string LexicalVector = "lexical2";
 
     /// <summary>Sparse, without IDF: the title's terms, for the title-match signal.</summary>
-    public const string TitleVector = "title";
+    public const string TitleVector = "title2";
+
+    /// <summary>Sparse, with IDF: character trigrams of the product's short fields, for typo tolerance.</summary>
+    public const string FuzzyVector = "fuzzy1";
 
     /// <summary>The payload field of a product's category, for filters.</summary>
     public const string CategoryField = "product.category";
@@ -64,7 +70,7 @@ public sealed class ProductIndex(IVectorStore store, ProductIndex.Settings setti
             var vectors = new VectorParams(settings.Dimension, Distance.Cosine);
             var schema = new CollectionSchema(new Dictionary<string, VectorParams> { [ImageVector] = vectors, [TextVector] = vectors })
             {
-                SparseVectors = new Dictionary<string, SparseVectorParams> { [LexicalVector] = new(Idf: true), [TitleVector] = new(Idf: false) },
+                SparseVectors = new Dictionary<string, SparseVectorParams> { [LexicalVector] = new(Idf: true), [TitleVector] = new(Idf: false), [FuzzyVector] = new(Idf: true) },
             };
             var existing = await store.GetCollectionAsync(settings.Collection, cancellationToken);
             if (existing is not null && !existing.SameAs(schema))
@@ -97,6 +103,8 @@ public sealed class ProductIndex(IVectorStore store, ProductIndex.Settings setti
             sparse[LexicalVector] = lexical;
         if (title.Indices.Length > 0)
             sparse[TitleVector] = title;
+        if (LexicalTerms.Fuzzy(embedded.Product) is { Indices.Length: > 0 } fuzzy)
+            sparse[FuzzyVector] = fuzzy;
         var point = new VectorPoint(embedded.Product.Id, vectors, JsonSerializer.Serialize(payload, Json)) { Sparse = sparse };
         await store.UpsertAsync(settings.Collection, [point], cancellationToken);
     }
@@ -123,6 +131,20 @@ public sealed class ProductIndex(IVectorStore store, ProductIndex.Settings setti
             return [];
         var request = new SparseSearchRequest(TitleVector, terms, limit) { Filter = filter, ScoreThreshold = LexicalTerms.TitleMatchThreshold(terms) };
         return await store.SearchSparseAsync(settings.Collection, request, cancellationToken);
+    }
+
+    /// <summary>
+    /// Products sharing character trigrams with the query's longer words, most (IDF-weighted) first, with payloads: what
+    /// a misspelt query ("sneekers", "headphnes") still finds. Rare trigrams weigh most (IDF), so a product sharing
+    /// only a common one ("ing") ranks far below one sharing the word's own.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<ScoredPoint>> FuzzyMatchesAsync(string query, int limit, Filter? filter = null, CancellationToken cancellationToken = default)
+    {
+        await EnsureCollectionAsync(cancellationToken);
+        var terms = LexicalTerms.FuzzyQuery(query);
+        if (terms.Indices.Length == 0)
+            return [];
+        return await store.SearchSparseAsync(settings.Collection, new SparseSearchRequest(FuzzyVector, terms, limit) { Filter = filter }, cancellationToken);
     }
 
     /// <summary>The <paramref name="limit"/> products nearest to <paramref name="query"/> in one vector space, with payloads.</summary>

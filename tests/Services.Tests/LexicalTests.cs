@@ -28,22 +28,57 @@ public sealed class LexicalTests : IDisposable
     private async Task<List<string>> TitleMatchesAsync(string query) => [.. (await Index.TitleMatchesAsync(query, 10)).Select(h => h.Id)];
 
     [Fact]
-    public void Words_are_lower_cased_and_plurals_folded()
+    public void Words_are_lower_cased_and_stemmed()
     {
-        Assert.Equal(["red", "mug", "glass", "bus", "running", "shoe"], TextTokens.Of("Red MUGS, glasses; bus — Running shoes!"));
+        Assert.Equal(["red", "mug", "glass", "bus", "run", "shoe", "batteri", "3d"], TextTokens.Of("Red MUGS, glasses; bus — Running shoes! Batteries 3D"));
+        Assert.Equal(TextTokens.OfQuery("running shoes"), TextTokens.Of("Running Shoe"));
     }
 
     [Fact]
-    public void Chinese_runs_become_characters_and_bigrams_in_documents()
+    public void Chinese_runs_in_documents_keep_characters_bigrams_and_long_words()
     {
-        Assert.Equal(["红", "红色", "色", "色连", "连", "连衣", "衣", "衣裙", "裙", "xl"], TextTokens.Of("红色连衣裙 XL"));
+        Assert.Equal(["红", "色", "连", "衣", "裙", "红色", "色连", "连衣", "衣裙", "连衣裙", "xl"], TextTokens.Of("红色连衣裙 XL"));
     }
 
     [Fact]
-    public void Chinese_queries_use_bigrams_unless_a_single_character()
+    public void Chinese_queries_are_segmented_into_words_without_particles()
     {
-        Assert.Equal(["连衣", "衣裙"], TextTokens.OfQuery("连衣裙"));
+        Assert.Equal(["连衣裙", "连衣", "衣裙"], TextTokens.OfQuery("连衣裙"));
         Assert.Equal(["鞋", "red"], TextTokens.OfQuery("鞋 red"));
+        // No bigram straddles two words ("天保"), and the particle 的 says nothing.
+        var tokens = TextTokens.OfQuery("冬天保暖的衣物");
+        Assert.Contains("冬天", tokens);
+        Assert.Contains("衣物", tokens);
+        Assert.DoesNotContain("天保", tokens);
+        Assert.DoesNotContain("的", tokens);
+    }
+
+    [Fact]
+    public void Trigrams_are_of_padded_words_long_enough()
+    {
+        Assert.Equal(["^re", "red", "ed$", "^mu", "mug", "ug$"], TextTokens.Trigrams("Red mug 红色 a"));
+        Assert.Empty(TextTokens.Trigrams("red mug", minLength: 4));
+    }
+
+    [Fact]
+    public async Task Plurals_and_inflections_find_the_singular_title()
+    {
+        await AddAsync("shoe", "Running Shoe");
+        await AddAsync("mug", "Red Mug");
+        Assert.Equal(["shoe"], await LexicalAsync("running shoes"));
+        Assert.Equal(["shoe"], await TitleMatchesAsync("running shoes"));
+    }
+
+    [Fact]
+    public async Task A_misspelt_word_still_finds_its_product_by_trigrams()
+    {
+        await AddAsync("sneakers", "Running Sneakers");
+        await AddAsync("headphones", "Wireless Headphones");
+        await AddAsync("mug", "Red Mug");
+        Assert.Empty(await LexicalAsync("sneekers"));
+        Assert.Equal("sneakers", (await Index.FuzzyMatchesAsync("sneekers", 10))[0].Id);
+        Assert.Equal("headphones", (await Index.FuzzyMatchesAsync("wirless headphnes", 10))[0].Id);
+        Assert.Empty(await Index.FuzzyMatchesAsync("mug", 10)); // too short to spell loosely
     }
 
     [Fact]

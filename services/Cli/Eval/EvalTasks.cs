@@ -38,6 +38,69 @@ public static class EvalTasks
         return tasks;
     }
 
+    /// <summary>
+    /// Tasks built from the catalog's own titles, for the lexical signal's shopper-facing habits: each title with its
+    /// last word in the plural ("running shoes" for "Running Shoe"), and each title misspelt (one edit in every word of
+    /// five letters or more, the same edits every run). A title shared by several products is answered by all of them.
+    /// </summary>
+    public static List<EvalTask> FromTitles(IReadOnlyList<CatalogProduct> catalog, int? limit)
+    {
+        var byTitle = catalog.GroupBy(p => p.Product.Title.Trim(), StringComparer.OrdinalIgnoreCase)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => (Title: g.Key, Ids: g.Select(p => p.Product.Id).ToHashSet(StringComparer.Ordinal))).ToList();
+        EvalTask Make(string name, string description, Func<string, string?> rewrite)
+        {
+            var queries = byTitle.Select(t => (Query: rewrite(t.Title), t.Ids)).Where(q => q.Query is not null)
+                .Select(q => new EvalQuery(q.Query!, q.Ids)).ToList();
+            return new EvalTask(name, description, QueryKind.Text, EvalData.Spread(queries, limit), queries.Count);
+        }
+        return
+        [
+            Make("titles-plural", "each product title, lower-cased with its last word in the plural → that product", Plural),
+            Make("titles-typo", "each product title with one typo in every word of 5+ letters (swap, drop, double or replace a letter) → that product", Misspell),
+        ];
+    }
+
+    /// <summary>The title lower-cased with its last word made plural; null when the last word is not an English word or a plural already.</summary>
+    internal static string? Plural(string title)
+    {
+        var words = title.ToLowerInvariant().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length == 0)
+            return null;
+        var last = words[^1];
+        if (last.Length < 3 || !last.All(char.IsAsciiLetterLower) || last.EndsWith('s'))
+            return null;
+        words[^1] = last switch
+        {
+            _ when last.EndsWith('x') || last.EndsWith("ch", StringComparison.Ordinal) || last.EndsWith("sh", StringComparison.Ordinal) => last + "es",
+            _ when last.EndsWith('y') && !"aeiou".Contains(last[^2]) => last[..^1] + "ies",
+            _ => last + "s",
+        };
+        return string.Join(' ', words);
+    }
+
+    /// <summary>The title with one edit in each word of five letters or more, chosen from a hash of the word (the same every run); null when no word is that long.</summary>
+    internal static string? Misspell(string title)
+    {
+        var changed = false;
+        var words = title.Split(' ').Select(word =>
+        {
+            if (word.Length < 5 || !word.All(char.IsAsciiLetter))
+                return word;
+            changed = true;
+            var hash = (uint)word.Aggregate(17, (h, c) => unchecked(h * 31 + c));
+            var at = 1 + (int)(hash % (uint)(word.Length - 2)); // never the first letter: shoppers get that right
+            return (hash / 7 % 4) switch
+            {
+                0 => word[..at] + word[at + 1] + word[at] + word[(at + 2)..],   // swap two letters
+                1 => word[..at] + word[(at + 1)..],                             // drop one
+                2 => word[..at] + word[at] + word[at..],                        // double one
+                _ => word[..at] + (char)('a' + (char.ToLowerInvariant(word[at]) - 'a' + 1) % 26) + word[(at + 1)..], // replace one
+            };
+        }).ToArray();
+        return changed ? string.Join(' ', words) : null;
+    }
+
     /// <summary>The dev set as three tasks: all queries, English only, Chinese only.</summary>
     public static List<EvalTask> FromDevset(IReadOnlyList<DevQuery> devset, IReadOnlySet<string> catalogIds, int? limit, List<string> problems)
     {

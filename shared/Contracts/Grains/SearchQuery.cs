@@ -34,6 +34,8 @@ public sealed record SignalWeights
     [Id(5)] public double? PhotoText { get; init; }
     /// <summary>In early fusion, the words' share of the combined query vector (0 to 1; the photo has the rest).</summary>
     [Id(6)] public double? TextShare { get; init; }
+    /// <summary>Typo tolerance: character trigrams of the query's longer words.</summary>
+    [Id(7)] public double? Fuzzy { get; init; }
 }
 
 /// <summary>Business boosts from product attributes: each weight 0 to <see cref="Max"/>, raising a product's score by at most that fraction.</summary>

@@ -19,6 +19,7 @@ public static class EvalCommand
     public const string DefaultCatalog = "models/demo-catalog/catalog.jsonl";
     public const string DefaultConcepts = ".cache/emoji-data/dataset/concepts.jsonl";
     public const string DefaultDevset = "models/eval/devset.jsonl";
+    public const string DefaultComposed = "models/eval/composed.jsonl";
     public const string DataCacheVariable = "PLATFORM_DATA_CACHE";
 
     private static readonly string[] SystemOrder = ["fused", "vector", "lexical"];
@@ -29,6 +30,7 @@ public static class EvalCommand
         var catalog = new Option<FileInfo?>("--catalog") { Description = $"Catalog to index (default: {DefaultCatalog}, found above the binary)" };
         var concepts = new Option<FileInfo?>("--concepts") { Description = $"The emoji dataset's concepts.jsonl (default: ${DataCacheVariable}/dataset/concepts.jsonl or {DefaultConcepts})" };
         var devset = new Option<FileInfo?>("--devset") { Description = $"Natural-language dev set (default: {DefaultDevset})" };
+        var composed = new Option<FileInfo?>("--composed") { Description = $"Composed set: photo + words (default: {DefaultComposed})" };
         var server = new Option<Uri?>("--server")
         {
             Description = "Ask a running platform (GET /v1/search, POST /v1/search/image) for the fused results instead of indexing in process",
@@ -48,12 +50,12 @@ public static class EvalCommand
 
         var command = new Command("eval", "Measure search quality on the demo catalog: retrieval tasks per system, zero-shot classification")
         {
-            model, catalog, concepts, devset, server, output, limit, k, device,
+            model, catalog, concepts, devset, composed, server, output, limit, k, device,
         };
         command.SetAction(async (result, ct) =>
         {
             var options = new EvalOptions(
-                result.GetValue(model), result.GetValue(catalog), result.GetValue(concepts), result.GetValue(devset),
+                result.GetValue(model), result.GetValue(catalog), result.GetValue(concepts), result.GetValue(devset), result.GetValue(composed),
                 result.GetValue(server), result.GetValue(output)!, result.GetValue(limit), result.GetValue(k), result.GetValue(device)!);
             try
             {
@@ -68,10 +70,10 @@ public static class EvalCommand
         return command;
     }
 
-    private sealed record EvalOptions(DirectoryInfo? Model, FileInfo? Catalog, FileInfo? Concepts, FileInfo? Devset, Uri? Server,
+    private sealed record EvalOptions(DirectoryInfo? Model, FileInfo? Catalog, FileInfo? Concepts, FileInfo? Devset, FileInfo? Composed, Uri? Server,
         DirectoryInfo Out, int? Limit, int K, string Device);
 
-    private sealed class EvalSetupException(string message) : Exception(message);
+    internal sealed class EvalSetupException(string message) : Exception(message);
 
     private static async Task<int> RunAsync(EvalOptions o, CancellationToken ct)
     {
@@ -95,6 +97,10 @@ public static class EvalCommand
         if (conceptById is null)
             skipped.Add($"names, tags, image-noto and noto classification: no concepts.jsonl (pass --concepts, set ${DataCacheVariable}, or build {DefaultConcepts})");
         var devQueries = devsetPath is null ? null : EvalData.ReadDevset(devsetPath);
+        var composedPath = Optional(o.Composed, "--composed", [DefaultComposed]);
+        var composedQueries = composedPath is null ? null : EvalData.ReadComposed(composedPath, products, problems);
+        if (composedQueries is null)
+            skipped.Add($"composed: no composed set (pass --composed or add {DefaultComposed})");
         if (devQueries is null)
             skipped.Add($"devset: no dev set (pass --devset or add {DefaultDevset})");
 
@@ -140,7 +146,7 @@ public static class EvalCommand
         // Systems, in report order.
         var embeddings = encoder is null ? null : new QueryEmbeddings(encoder);
         var systems = new List<ISearchSystem>();
-        systems.Add(client is not null ? new HttpFusedSystem(client) : new FusedSystem(new SearchService(new DirectQueryEncoder(encoder!), index.Index, new FusionOptions(), TimeProvider.System)));
+        systems.Add(client is not null ? new HttpFusedSystem(client) : new FusedSystem(new SearchService(new DirectQueryEncoder(encoder!), index.Index, FusionOptions.ForModel(modelDirectory!), TimeProvider.System)));
         if (embeddings is not null)
             systems.Add(new VectorSystem(index.Index, embeddings));
         systems.Add(new LexicalSystem(index.Index));
@@ -150,6 +156,8 @@ public static class EvalCommand
         if (conceptById is not null)
             tasks.AddRange(EvalTasks.FromConcepts(products, conceptById, o.Limit));
         tasks.AddRange(EvalTasks.FromTitles(products, o.Limit));
+        if (composedQueries is not null && encoder is not null)
+            tasks.Add(EvalTasks.FromComposed(composedQueries, o.Limit));
         if (devQueries is not null)
             tasks.AddRange(EvalTasks.FromDevset(devQueries, products.Select(p => p.Product.Id).ToHashSet(StringComparer.Ordinal), o.Limit, problems));
         foreach (var empty in tasks.Where(t => t.Queries.Count == 0).ToList())
@@ -181,6 +189,20 @@ public static class EvalCommand
             classification.AddRange(await ClassifyAsync(encoder, embeddings, index, products, conceptById, o.Limit, skipped, ct));
         var classificationSeconds = classificationWatch.Elapsed.TotalSeconds;
 
+        // Recommendation (needs embeddings: the taste vectors and neighbours are in the model's space).
+        RecommendationReport? recommendation = null;
+        if (encoder is not null && o.Server is null)
+        {
+            var pairs = composedQueries?.Select(q => (q.Image, q.Relevant)).ToList() ?? [];
+            recommendation = await new RecommendationEval(index.Index, new DirectQueryEncoder(encoder), o.K)
+                .RunAsync([.. products.Select(p => p.Product)], pairs, o.Limit is { } cap ? Math.Min(cap, RecommendationEval.DefaultShoppers) : RecommendationEval.DefaultShoppers,
+                    RecommendationEval.DefaultSeed, ct);
+        }
+        else
+        {
+            skipped.Add("recommendation: needs a model and runs in process only");
+        }
+
         var report = new EvalReport(
             o.Server is null ? "in-process" : "server",
             o.Server?.ToString(),
@@ -192,7 +214,7 @@ public static class EvalCommand
             SystemOrder.Where(name => systems.Any(s => s.Name == name)).ToList(),
             taskResults, classification, skipped, problems,
             new RunTimings(loadSeconds, indexSeconds, indexSeconds > 0 ? products.Count / indexSeconds : 0, classificationSeconds,
-                total.Elapsed.TotalSeconds, runner.Timings));
+                total.Elapsed.TotalSeconds, runner.Timings)) { Recommendation = recommendation };
 
         await File.WriteAllTextAsync(Path.Combine(o.Out.FullName, "report.json"), ReportWriter.ToJson(report), ct);
         await File.WriteAllTextAsync(Path.Combine(o.Out.FullName, "report.md"), ReportWriter.ToMarkdown(report), ct);
@@ -247,14 +269,14 @@ public static class EvalCommand
                 "load the catalog first (platform ingest CATALOG --wait) and wait for indexing to finish");
     }
 
-    private static string Required(FileInfo? given, string relative, string option, string what)
+    internal static string Required(FileInfo? given, string relative, string option, string what)
     {
         if (given is not null)
             return given.Exists ? given.FullName : throw new EvalSetupException($"{option} {given.FullName} does not exist");
         return EvalData.FindUpwards(relative) ?? throw new EvalSetupException($"{what} ({relative}) was not found above {AppContext.BaseDirectory} or {Environment.CurrentDirectory}; pass {option} FILE");
     }
 
-    private static string? Optional(FileInfo? given, string option, IEnumerable<string> candidates)
+    internal static string? Optional(FileInfo? given, string option, IEnumerable<string> candidates)
     {
         if (given is not null)
             return given.Exists ? given.FullName : throw new EvalSetupException($"{option} {given.FullName} does not exist");

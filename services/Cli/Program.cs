@@ -7,4 +7,5 @@ root.Subcommands.Add(IngestCommand.Create());
 root.Subcommands.Add(SearchCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
+root.Subcommands.Add(FitFusionCommand.Create());
 return await root.Parse(args).InvokeAsync();

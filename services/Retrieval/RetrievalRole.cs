@@ -25,7 +25,11 @@ public static class RetrievalRole
             GrainAssemblies = [typeof(RetrievalGrain).Assembly, typeof(IVectorStoreGrain).Assembly],
         });
         builder.Services.AddProductVectorStore(builder.Configuration, settings.DataDirectory);
-        builder.AddRetrievalService(new RetrievalServiceOptions(settings.DataDirectory, ModelPackage.Load(settings.RequireModel()).EmbeddingDim));
+        var model = settings.RequireModel();
+        builder.AddRetrievalService(new RetrievalServiceOptions(settings.DataDirectory, ModelPackage.Load(model).EmbeddingDim)
+        {
+            Fusion = FusionOptions.ForModel(model),
+        });
         return builder;
     }
 

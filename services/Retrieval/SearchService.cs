@@ -43,11 +43,49 @@ public sealed record FusionOptions
     /// <summary>How words with a photo are fused unless the request says; chosen by <c>platform eval</c> on the composed set.</summary>
     public FusionMode ComposedFusion { get; init; } = FusionMode.Late;
 
+    /// <summary>
+    /// For a photo with words: how many of the photo's nearest products the words choose among ("like this, but red"
+    /// is something like this). 0 lets the words reach the whole catalog.
+    /// </summary>
+    public int PhotoNeighbourhood { get; init; } = 50;
+
+    /// <summary>For a photo with words, products whose image is this close to the photo (cosine) are the photo's own product: the words ask for another.</summary>
+    public double SamePhoto { get; init; } = 0.98;
+
     /// <summary>How much a shopper's taste may raise a hit's score by default (a fraction; a request may ask up to 0.5).</summary>
     public double Personalisation { get; init; } = 0.2;
 
     /// <summary>How many candidates each signal contributes before fusion, at least.</summary>
     public int MinCandidates { get; init; } = 50;
+
+    /// <summary>The file in a model package that holds the fusion fitted for that model (<c>platform fit-fusion --write</c>).</summary>
+    public const string FileName = "fusion.json";
+
+    private static readonly System.Text.Json.JsonSerializerOptions Json = new(System.Text.Json.JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase) },
+    };
+
+    /// <summary>The fusion fitted for the model in <paramref name="modelDirectory"/>, or the defaults when it has none.</summary>
+    /// <exception cref="InvalidDataException">The package's fusion.json does not parse.</exception>
+    public static FusionOptions ForModel(string modelDirectory)
+    {
+        var path = Path.Combine(modelDirectory, FileName);
+        if (!File.Exists(path))
+            return new FusionOptions();
+        try
+        {
+            return System.Text.Json.JsonSerializer.Deserialize<FusionOptions>(File.ReadAllText(path), Json)
+                ?? throw new InvalidDataException($"{path} is empty");
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new InvalidDataException($"{path} is not a valid fusion file: {e.Message}", e);
+        }
+    }
+
+    public string ToJson() => System.Text.Json.JsonSerializer.Serialize(this, Json);
 
     /// <summary>The weights a request's own override, each field it leaves null taking these.</summary>
     public SignalWeights Resolve(SignalWeights? asked) => new()
@@ -104,56 +142,8 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
     /// </summary>
     public async Task<SearchResult> SearchAsync(SearchQuery query, ShopperTaste? taste, CancellationToken cancellationToken = default)
     {
-        var weights = fusion.Resolve(query.Weights);
-        var candidates = Math.Max(query.K * 4, fusion.MinCandidates);
-        var filter = ProductFilters.ToStoreFilter(query.Filter);
-        var text = string.IsNullOrWhiteSpace(query.Text) ? null : query.Text;
-        var textVector = text is null ? null : encoder.EncodeTextAsync(text, cancellationToken);
-        var photoVector = query.Image is null ? null : encoder.EncodeImageAsync(query.Image, cancellationToken);
-        FusionMode? mode = text is not null && query.Image is not null ? query.Fusion ?? fusion.ComposedFusion : null;
-
-        var payloads = new Dictionary<string, string>(StringComparer.Ordinal);
-        var lists = new List<RankedList>();
-        void Add(string signal, double weight, IReadOnlyList<ScoredPoint> hits, string scoreName)
-        {
-            foreach (var hit in hits)
-                payloads.TryAdd(hit.Id, hit.Payload!);
-            lists.Add(new RankedList(signal, weight, [.. hits.Select(h => new ProductScore(h.Id, h.Score))], signal, scoreName));
-        }
-        Task<IReadOnlyList<ScoredPoint>> Nearest(string space, float[] vector) =>
-            index.SearchAsync(space, vector, candidates, filter, cancellationToken).AsTask();
-
-        if (text is not null)
-        {
-            Add("lexical", weights.Lexical!.Value, await index.SearchLexicalAsync(text, candidates, filter, cancellationToken), "bm25");
-            Add("title", weights.Title!.Value, await index.TitleMatchesAsync(text, candidates, filter, cancellationToken), "match");
-            if (weights.Fuzzy > 0)
-                Add("fuzzy", weights.Fuzzy!.Value, await index.FuzzyMatchesAsync(text, candidates, filter, cancellationToken), "trigrams");
-        }
-        if (mode == FusionMode.Early)
-        {
-            var share = weights.TextShare!.Value;
-            var combined = ShopperState.Unit(Combine(await photoVector!, 1 - share, await textVector!, share))
-                ?? throw new ArgumentException("the photo and the words cancel out: their combined query vector is zero");
-            Add("composed-image", weights.Photo!.Value, await Nearest(ProductIndex.ImageVector, combined), "similarity");
-            Add("composed-text", weights.PhotoText!.Value, await Nearest(ProductIndex.TextVector, combined), "similarity");
-        }
-        else
-        {
-            if (textVector is not null)
-            {
-                var vector = await textVector;
-                Add("text-vector", weights.TextVector!.Value, await Nearest(ProductIndex.TextVector, vector), "similarity");
-                Add("image-vector", weights.ImageVector!.Value, await Nearest(ProductIndex.ImageVector, vector), "similarity");
-            }
-            if (photoVector is not null)
-            {
-                var vector = await photoVector;
-                Add("photo", weights.Photo!.Value, await Nearest(ProductIndex.ImageVector, vector), "similarity");
-                Add("photo-text", weights.PhotoText!.Value, await Nearest(ProductIndex.TextVector, vector), "similarity");
-            }
-        }
-
+        var (gathered, payloads, mode, photo) = await GatherAsync(query, everySignal: false, cancellationToken);
+        var lists = Gate(gathered, photo, fusion.PhotoNeighbourhood, fusion.SamePhoto).ToList();
         var ideal = lists.Where(l => l.Items.Count > 0).Sum(l => Math.Max(0, l.Weight)) / (fusion.RankConstant + 1);
         var fused = RankFusion.Fuse(lists, fusion.RankConstant);
         foreach (var candidate in fused)
@@ -180,6 +170,102 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
         }).ToArray();
         return new SearchResult(hits, facets, mode);
     }
+
+    /// <summary>What a query's signals ranked, before fusion: the lists (with the weights they fuse at) and the hits' payloads.</summary>
+    /// <param name="Photo">For a photo with words: the photo's nearest products by image, which gate the lists (see <see cref="Gate"/>).</param>
+    public sealed record Gathered(List<RankedList> Lists, Dictionary<string, string> Payloads, FusionMode? Mode, IReadOnlyList<ProductScore>? Photo = null);
+
+    /// <summary>
+    /// A photo with words asks for something like the photo: every list keeps only the photo's
+    /// <paramref name="neighbourhood"/> nearest products (all, for 0), never one whose image is the photo's own
+    /// (cosine at least <paramref name="same"/>), and ranks are counted again within what is kept.
+    /// </summary>
+    public static IEnumerable<RankedList> Gate(IEnumerable<RankedList> lists, IReadOnlyList<ProductScore>? photo, int neighbourhood, double same)
+    {
+        if (photo is null)
+            return lists;
+        var own = photo.Where(p => p.Score >= same).Select(p => p.ProductId).ToHashSet(StringComparer.Ordinal);
+        var near = neighbourhood > 0 ? photo.Take(neighbourhood).Select(p => p.ProductId).ToHashSet(StringComparer.Ordinal) : null;
+        return lists.Select(l => l with { Items = [.. l.Items.Where(i => !own.Contains(i.ProductId) && (near is null || near.Contains(i.ProductId)))] });
+    }
+
+    /// <summary>
+    /// Encodes the query and asks each signal for its candidates under the filter. A signal weighted 0 is not asked,
+    /// unless <paramref name="everySignal"/> (for fitting the weights: <c>platform fit-fusion</c> fuses the lists again
+    /// under other weights, which gives exactly the ranking <see cref="SearchAsync"/> would).
+    /// </summary>
+    public async Task<Gathered> GatherAsync(SearchQuery query, bool everySignal, CancellationToken cancellationToken = default)
+    {
+        var weights = fusion.Resolve(query.Weights);
+        var candidates = Math.Max(query.K * 4, fusion.MinCandidates);
+        var filter = ProductFilters.ToStoreFilter(query.Filter);
+        var text = string.IsNullOrWhiteSpace(query.Text) ? null : query.Text;
+        var textVector = text is null ? null : encoder.EncodeTextAsync(text, cancellationToken);
+        var photoVector = query.Image is null ? null : encoder.EncodeImageAsync(query.Image, cancellationToken);
+        FusionMode? mode = text is not null && query.Image is not null ? query.Fusion ?? fusion.ComposedFusion : null;
+
+        var payloads = new Dictionary<string, string>(StringComparer.Ordinal);
+        var lists = new List<RankedList>();
+        async Task Add(string signal, double? weight, Func<Task<IReadOnlyList<ScoredPoint>>> search, string scoreName)
+        {
+            if (weight is not > 0 && !everySignal)
+                return;
+            var hits = await search();
+            foreach (var hit in hits)
+                payloads.TryAdd(hit.Id, hit.Payload!);
+            lists.Add(new RankedList(signal, weight ?? 0, [.. hits.Select(h => new ProductScore(h.Id, h.Score))], signal, scoreName));
+        }
+        Func<Task<IReadOnlyList<ScoredPoint>>> Nearest(string space, float[] vector) =>
+            () => index.SearchAsync(space, vector, candidates, filter, cancellationToken).AsTask();
+
+        if (text is not null)
+        {
+            await Add("lexical", weights.Lexical, () => index.SearchLexicalAsync(text, candidates, filter, cancellationToken).AsTask(), "bm25");
+            await Add("title", weights.Title, () => index.TitleMatchesAsync(text, candidates, filter, cancellationToken).AsTask(), "match");
+            await Add("fuzzy", weights.Fuzzy, () => index.FuzzyMatchesAsync(text, candidates, filter, cancellationToken).AsTask(), "trigrams");
+        }
+        if (mode == FusionMode.Early)
+        {
+            var share = weights.TextShare!.Value;
+            var combined = ShopperState.Unit(Combine(await photoVector!, 1 - share, await textVector!, share))
+                ?? throw new ArgumentException("the photo and the words cancel out: their combined query vector is zero");
+            await Add("composed-image", weights.Photo, Nearest(ProductIndex.ImageVector, combined), "similarity");
+            await Add("composed-text", weights.PhotoText, Nearest(ProductIndex.TextVector, combined), "similarity");
+        }
+        else
+        {
+            if (textVector is not null)
+            {
+                var vector = await textVector;
+                await Add("text-vector", weights.TextVector, Nearest(ProductIndex.TextVector, vector), "similarity");
+                await Add("image-vector", weights.ImageVector, Nearest(ProductIndex.ImageVector, vector), "similarity");
+            }
+            if (photoVector is not null)
+            {
+                var vector = await photoVector;
+                await Add("photo", weights.Photo, Nearest(ProductIndex.ImageVector, vector), "similarity");
+                await Add("photo-text", weights.PhotoText, Nearest(ProductIndex.TextVector, vector), "similarity");
+            }
+        }
+        IReadOnlyList<ProductScore>? gate = null;
+        if (mode is not null)
+        {
+            var photo = lists.FirstOrDefault(l => l.Signal == "photo")?.Items;
+            if (photo is null || photo.Count < Math.Max(fusion.PhotoNeighbourhood, 1))
+            {
+                var nearest = await index.SearchAsync(ProductIndex.ImageVector, await photoVector!, Math.Max(candidates, fusion.PhotoNeighbourhood), filter, cancellationToken);
+                foreach (var hit in nearest)
+                    payloads.TryAdd(hit.Id, hit.Payload!);
+                photo = [.. nearest.Select(h => new ProductScore(h.Id, h.Score))];
+            }
+            gate = photo;
+        }
+        return new Gathered(lists, payloads, mode, gate);
+    }
+
+    /// <summary>The product ids the lists fuse to, best first, at <paramref name="rankConstant"/>: the order <see cref="SearchAsync"/> serves (without personalisation and boosts).</summary>
+    public static IEnumerable<string> FusedOrder(IEnumerable<RankedList> lists, int rankConstant) =>
+        RankFusion.Fuse(lists, rankConstant).Select(c => c.Id);
 
     private static float[] Combine(float[] a, double wa, float[] b, double wb)
     {

@@ -26,6 +26,12 @@ public sealed record Concept(
 /// <summary>A catalog product as the platform would accept it, with its image file.</summary>
 public sealed record CatalogProduct(ProductInfo Product, string ImagePath);
 
+/// <summary>One line of the composed set: a product's photo (its id), the words added to it, and the products that answer both.</summary>
+public sealed record ComposedLine(string Image, string Modifier, string Lang, IReadOnlyList<string> Relevant, string? Note);
+
+/// <summary>A composed query ready to run: the photo's file, the words, the answers.</summary>
+public sealed record ComposedQuery(string Image, string ImagePath, string Modifier, string Lang, IReadOnlySet<string> Relevant, string? Note);
+
 /// <summary>One line of the dev set.</summary>
 public sealed record DevQuery(string Query, string Lang, IReadOnlyList<string> Relevant, string? Note);
 
@@ -117,6 +123,44 @@ public static class EvalData
     }
 
     /// <summary>The dev set; a malformed line throws with its number (the file is ours, so it must be right).</summary>
+    /// <summary>The composed set, its photos resolved to the catalog's image files; lines naming products the catalog lacks are reported and left out.</summary>
+    public static List<ComposedQuery> ReadComposed(string path, IReadOnlyList<CatalogProduct> catalog, List<string> problems)
+    {
+        var images = catalog.ToDictionary(p => p.Product.Id, p => p.ImagePath, StringComparer.Ordinal);
+        var queries = new List<ComposedQuery>();
+        var number = 0;
+        foreach (var text in File.ReadLines(path))
+        {
+            number++;
+            if (string.IsNullOrWhiteSpace(text))
+                continue;
+            ComposedLine? line;
+            try
+            {
+                line = JsonSerializer.Deserialize<ComposedLine>(text, Web);
+            }
+            catch (JsonException e)
+            {
+                throw new InvalidDataException($"{path}:{number}: not valid JSON: {e.Message}");
+            }
+            if (line is null || string.IsNullOrWhiteSpace(line.Image) || string.IsNullOrWhiteSpace(line.Modifier) || line.Relevant is not { Count: > 0 })
+                throw new InvalidDataException($"{path}:{number}: 'image', 'modifier' and 'relevant' (at least one id) are required");
+            if (!images.TryGetValue(line.Image, out var imagePath))
+            {
+                problems.Add($"composed set line {number}: photo product '{line.Image}' is not in the catalog; skipped");
+                continue;
+            }
+            var relevant = line.Relevant.Where(images.ContainsKey).ToHashSet(StringComparer.Ordinal);
+            if (relevant.Count == 0)
+            {
+                problems.Add($"composed set line {number}: none of its targets is in the catalog; skipped");
+                continue;
+            }
+            queries.Add(new ComposedQuery(line.Image, imagePath, line.Modifier, line.Lang ?? "en", relevant, line.Note));
+        }
+        return queries;
+    }
+
     public static List<DevQuery> ReadDevset(string path)
     {
         var queries = new List<DevQuery>();

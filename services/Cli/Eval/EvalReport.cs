@@ -31,6 +31,9 @@ public sealed record EvalReport(
     IReadOnlyList<string> Warnings,
     RunTimings Timings)
 {
+    /// <summary>The recommendation report, when it ran (it needs a model).</summary>
+    public RecommendationReport? Recommendation { get; init; }
+
     /// <summary>The metric columns, in table order: (short label, JSON key, value).</summary>
     public IReadOnlyList<(string Label, string Key, Func<MetricSummary, double> Value)> Metrics =>
     [
@@ -95,6 +98,16 @@ public static class ReportWriter
                 classes = c.Classes,
                 confusion = c.Confusion,
             }),
+            recommendation = r.Recommendation is not { } reco ? null : new
+            {
+                shoppers = reco.Shoppers,
+                seed = reco.Seed,
+                interactions = reco.Interactions,
+                k = reco.K,
+                simulator = reco.Simulator,
+                rows = reco.Rows.Select(row => new { task = row.Task, system = row.System, cases = row.Cases,
+                    hit_rate = Round(row.HitRate), ndcg = Round(row.Ndcg), coverage = Round(row.Coverage) }),
+            },
             skipped = r.Skipped,
             warnings = r.Warnings,
             // Timings last and apart: everything above is the same on every run of the same inputs.
@@ -143,6 +156,17 @@ public static class ReportWriter
             md.AppendLine("Each image gets the category whose prompt embedding is nearest (prompts: " +
                 string.Join(", ", ZeroShotClassifier.Templates.Select(t => $"\"{t}\"")) + ", averaged). " +
                 "Macro: the mean of per-class accuracies. Majority class: what always guessing the largest class scores.");
+            md.AppendLine();
+        }
+
+        if (r.Recommendation is { } recommendation)
+        {
+            md.AppendLine("## Recommendation").AppendLine();
+            md.AppendLine($"Simulated: {Escape(recommendation.Simulator)}; seed {recommendation.Seed}; {recommendation.Interactions:N0} interactions logged.").AppendLine();
+            md.AppendLine($"| task | system | cases | HitRate@{recommendation.K} | nDCG@{recommendation.K} | coverage |");
+            md.AppendLine("|---|---|---:|---:|---:|---:|");
+            foreach (var row in recommendation.Rows)
+                md.AppendLine($"| {Escape(row.Task)} | {row.System} | {row.Cases} | {F(row.HitRate)} | {F(row.Ndcg)} | {F(row.Coverage)} |");
             md.AppendLine();
         }
 
@@ -230,6 +254,14 @@ public static class ReportWriter
                 cls.AddRow([c.Name, c.Images.ToString(CultureInfo.InvariantCulture), F(c.Accuracy), F(c.MacroAccuracy), F(c.MajorityBaseline),
                     .. c.PerClass.Select(p => F(p.Accuracy))]);
             AnsiConsole.Write(cls);
+        }
+        if (r.Recommendation is { } recommendation)
+        {
+            var reco = new Table().Border(TableBorder.Simple).Title($"recommendation — {recommendation.Shoppers} simulated shoppers, k={recommendation.K}");
+            reco.AddColumns("task", "system", "cases", $"HitRate@{recommendation.K}", $"nDCG@{recommendation.K}", "coverage");
+            foreach (var row in recommendation.Rows)
+                reco.AddRow(Markup.Escape(row.Task), row.System, row.Cases.ToString(CultureInfo.InvariantCulture), F(row.HitRate), F(row.Ndcg), F(row.Coverage));
+            AnsiConsole.Write(reco);
         }
         foreach (var s in r.Skipped)
             AnsiConsole.MarkupLineInterpolated($"[yellow]skipped:[/] {s}");

@@ -4,6 +4,9 @@ public enum QueryKind
 {
     Text,
     Image,
+
+    /// <summary>A photo and words: <see cref="EvalQuery.Query"/> is the photo's path, a newline, the words.</summary>
+    Composed,
 }
 
 /// <summary>One query: words, or the path of an image; and the product ids that answer it.</summary>
@@ -99,6 +102,21 @@ public static class EvalTasks
             };
         }).ToArray();
         return changed ? string.Join(' ', words) : null;
+    }
+
+    /// <summary>The composed set as a task: a product's photo and a modifier ("blue") → the products that answer both.</summary>
+    public static EvalTask FromComposed(IReadOnlyList<ComposedQuery> composed, int? limit)
+    {
+        var queries = composed.Select(c => new EvalQuery($"{c.ImagePath}\n{c.Modifier}", c.Relevant, c.Note)).ToList();
+        return new EvalTask("composed", "a product's photo plus a modifier in words (\"like this, but blue\") → the products that answer both", QueryKind.Composed,
+            EvalData.Spread(queries, limit), queries.Count);
+    }
+
+    /// <summary>The photo path and the words of a composed query.</summary>
+    public static (string ImagePath, string Words) SplitComposed(string query)
+    {
+        var at = query.IndexOf('\n');
+        return at < 0 ? (query, "") : (query[..at], query[(at + 1)..]);
     }
 
     /// <summary>The dev set as three tasks: all queries, English only, Chinese only.</summary>

@@ -27,6 +27,12 @@ public sealed class FusedSystem(SearchService search) : ISearchSystem
 
     public async Task<IReadOnlyList<string>> SearchAsync(QueryKind kind, string query, int depth, CancellationToken ct)
     {
+        if (kind == QueryKind.Composed)
+        {
+            var (path, words) = EvalTasks.SplitComposed(query);
+            var result = await search.SearchAsync(new SearchQuery { Text = words, Image = ImageInput.FromBytes(await File.ReadAllBytesAsync(path, ct)), K = depth }, null, ct);
+            return result.Results.Select(h => h.Id).ToList();
+        }
         var hits = kind == QueryKind.Text
             ? await search.SearchTextAsync(query, depth, ct)
             : await search.SearchImageAsync(ImageInput.FromBytes(await File.ReadAllBytesAsync(query, ct)), depth, ct);
@@ -39,7 +45,8 @@ public sealed class HttpFusedSystem(PlatformClient client) : ISearchSystem
 {
     public string Name => "fused";
 
-    public bool Supports(QueryKind kind) => true;
+    // The composed set runs in process only (the eval's client speaks the GET shortcuts).
+    public bool Supports(QueryKind kind) => kind != QueryKind.Composed;
 
     public async Task<IReadOnlyList<string>> SearchAsync(QueryKind kind, string query, int depth, CancellationToken ct)
     {
@@ -55,10 +62,10 @@ public sealed class LexicalSystem(ProductIndex index) : ISearchSystem
 {
     public string Name => "lexical";
 
-    public bool Supports(QueryKind kind) => kind == QueryKind.Text;
+    public bool Supports(QueryKind kind) => kind != QueryKind.Image;
 
     public async Task<IReadOnlyList<string>> SearchAsync(QueryKind kind, string query, int depth, CancellationToken ct) =>
-        (await index.SearchLexicalAsync(query, depth, cancellationToken: ct)).Select(h => h.Id).ToList();
+        (await index.SearchLexicalAsync(kind == QueryKind.Composed ? EvalTasks.SplitComposed(query).Words : query, depth, cancellationToken: ct)).Select(h => h.Id).ToList();
 }
 
 /// <summary>
@@ -75,8 +82,13 @@ public sealed class VectorSystem(ProductIndex index, QueryEmbeddings embeddings)
     {
         if (task.Kind == QueryKind.Text)
             embeddings.PrepareTexts(task.Queries.Select(q => q.Query).ToList());
-        else
+        else if (task.Kind == QueryKind.Image)
             embeddings.PrepareImages(task.Queries.Select(q => q.Query).ToList());
+        else
+        {
+            embeddings.PrepareImages(task.Queries.Select(q => EvalTasks.SplitComposed(q.Query).ImagePath).ToList());
+            embeddings.PrepareTexts(task.Queries.Select(q => EvalTasks.SplitComposed(q.Query).Words).ToList());
+        }
         return Task.CompletedTask;
     }
 
@@ -88,6 +100,16 @@ public sealed class VectorSystem(ProductIndex index, QueryEmbeddings embeddings)
         if (kind == QueryKind.Image)
         {
             var image = await index.SearchAsync(ProductIndex.ImageVector, embeddings.Image(query), all, cancellationToken: ct);
+            return Ranked(image.Select(h => (h.Id, h.Score)), depth);
+        }
+        if (kind == QueryKind.Composed)
+        {
+            // The embeddings alone: the photo's and the words' vectors added, nearest product images.
+            var (path, words) = EvalTasks.SplitComposed(query);
+            var photo = embeddings.Image(path);
+            var text = embeddings.Text(words);
+            var sum = photo.Select((v, i) => v + text[i]).ToArray();
+            var image = await index.SearchAsync(ProductIndex.ImageVector, sum, all, cancellationToken: ct);
             return Ranked(image.Select(h => (h.Id, h.Score)), depth);
         }
         var vector = embeddings.Text(query);

@@ -65,7 +65,7 @@ public static class OneProcessPlatform
         // The embedded store by default; VectorStore:Provider=qdrant puts the vectors in a Qdrant server instead.
         builder.Services.AddProductVectorStore(builder.Configuration, options.DataDirectory);
         builder.AddIndexerService(new IndexerServiceOptions(options.DataDirectory, dimension));
-        builder.AddRetrievalService(new RetrievalServiceOptions(options.DataDirectory, dimension));
+        builder.AddRetrievalService(new RetrievalServiceOptions(options.DataDirectory, dimension) { Fusion = FusionOptions.ForModel(options.ModelDirectory) });
         builder.AddGateway(new GatewayOptions
         {
             DataDirectory = options.DataDirectory,

@@ -1,0 +1,175 @@
+using Platform.Contracts;
+using Platform.Contracts.Grains;
+using Platform.Inference.Imaging;
+using Platform.Retrieval;
+
+namespace Platform.Cli.Eval;
+
+/// <summary>Held-out and in-sample figures of a fit, against the fusion it started from, on the same queries.</summary>
+public sealed record FitFigures(int DevQueries, int ComposedQueries, int Folds,
+    double DefaultDevRecall, double HeldOutDevRecall, double FittedDevRecall,
+    double DefaultComposedR1, double HeldOutComposedR1, double FittedComposedR1);
+
+/// <summary>
+/// Fits the fusion (the signals' weights, the rank constant, early or late fusion for a photo with words and the words'
+/// share in early fusion) to judged queries: the dev set's natural queries (scored by recall@10) and the composed set
+/// (scored by recall@1), the two means added. Each query's signal lists are gathered once from the real
+/// <see cref="SearchService"/> with every signal on; a candidate fusion re-fuses them, which gives exactly the ranking
+/// the service would serve with it. The search is coordinate descent over a grid from the starting fusion, to a fixed
+/// point. The reported number is held out: k-fold cross-validation, each fold's queries ranked by a fusion fitted on
+/// the other folds only.
+/// </summary>
+public sealed class FusionFitter(SearchService search, FusionOptions start, int k)
+{
+    private static readonly double[] Shares = [0.2, 0.35, 0.5, 0.65, 0.8];
+
+    private sealed record Case(bool Composed, IReadOnlySet<string> Relevant, List<RankedList> Text, List<RankedList>? Late, Dictionary<double, List<RankedList>>? Early,
+        IReadOnlyList<ProductScore>? Photo = null);
+
+    private sealed record Parameter(string Name, double[] Grid, Func<FusionOptions, double> Get, Func<FusionOptions, double, FusionOptions> Set);
+
+    private static readonly Parameter[] Parameters =
+    [
+        new("rankConstant", [5, 10, 20, 40, 60, 100], o => o.RankConstant, (o, v) => o with { RankConstant = (int)v }),
+        new("lexical", [0.25, 0.5, 1, 2, 3, 4], o => o.LexicalWeight, (o, v) => o with { LexicalWeight = v }),
+        new("title", [0, 0.5, 1, 2, 3], o => o.TitleMatchWeight, (o, v) => o with { TitleMatchWeight = v }),
+        new("fuzzy", [0, 0.25, 0.5, 1, 2], o => o.FuzzyWeight, (o, v) => o with { FuzzyWeight = v }),
+        new("textVector", [0, 0.25, 0.5, 1, 2], o => o.TextVectorWeight, (o, v) => o with { TextVectorWeight = v }),
+        new("imageVector", [0, 0.25, 0.5, 1, 2], o => o.ImageVectorWeight, (o, v) => o with { ImageVectorWeight = v }),
+        new("photo", [0.5, 1, 2, 4, 8], o => o.PhotoWeight, (o, v) => o with { PhotoWeight = v }),
+        new("photoText", [0, 0.25, 0.5, 1], o => o.PhotoTextWeight, (o, v) => o with { PhotoTextWeight = v }),
+        new("textShare", Shares, o => o.TextShare, (o, v) => o with { TextShare = v }),
+        new("photoNeighbourhood", [0, 10, 20, 50, 100, 200], o => o.PhotoNeighbourhood, (o, v) => o with { PhotoNeighbourhood = (int)v }),
+        new("early", [0, 1], o => o.ComposedFusion == FusionMode.Early ? 1 : 0, (o, v) => o with { ComposedFusion = v > 0 ? FusionMode.Early : FusionMode.Late }),
+    ];
+
+    private readonly List<Case> _cases = [];
+
+    /// <summary>Gathers every query's signal lists once (the slow part: encoding and searching).</summary>
+    public async Task GatherAsync(IReadOnlyList<EvalQuery> devset, IReadOnlyList<ComposedQuery> composed, Action<int> progress, CancellationToken ct)
+    {
+        foreach (var query in devset)
+        {
+            var gathered = await search.GatherAsync(new SearchQuery { Text = query.Query, K = 100 }, everySignal: true, ct);
+            _cases.Add(new Case(false, query.Relevant, gathered.Lists, null, null));
+            progress(1);
+        }
+        foreach (var query in composed)
+        {
+            var image = ImageInput.FromBytes(await File.ReadAllBytesAsync(query.ImagePath, ct));
+            var late = await search.GatherAsync(new SearchQuery { Text = query.Modifier, Image = image, K = 100, Fusion = FusionMode.Late }, everySignal: true, ct);
+            var early = new Dictionary<double, List<RankedList>>();
+            foreach (var share in Shares)
+            {
+                var lists = await search.GatherAsync(new SearchQuery
+                {
+                    Text = query.Modifier, Image = image, K = 100, Fusion = FusionMode.Early, Weights = new SignalWeights { TextShare = share },
+                }, everySignal: true, ct);
+                early[share] = [.. lists.Lists.Where(l => l.Signal.StartsWith("composed-", StringComparison.Ordinal))];
+            }
+            var text = late.Lists.Where(l => l.Signal is "lexical" or "title" or "fuzzy").ToList();
+            _cases.Add(new Case(true, query.Relevant, text, [.. late.Lists.Where(l => !text.Contains(l))], early, late.Photo));
+            progress(1);
+        }
+    }
+
+    /// <summary>Fits on every query (the fusion to ship) and cross-validates with <paramref name="folds"/> folds (the number to report).</summary>
+    public (FusionOptions Fitted, FitFigures Figures) Fit(int folds)
+    {
+        var dev = _cases.Where(c => !c.Composed).ToList();
+        var composed = _cases.Where(c => c.Composed).ToList();
+        var heldOutDev = new double[dev.Count];
+        var heldOutComposed = new double[composed.Count];
+        for (var fold = 0; fold < folds; fold++)
+        {
+            var f = fold;
+            var train = dev.Where((_, i) => i % folds != f).Concat(composed.Where((_, i) => i % folds != f)).ToList();
+            var fitted = Descend(train);
+            for (var i = f; i < dev.Count; i += folds)
+                heldOutDev[i] = Score(fitted, dev[i]);
+            for (var i = f; i < composed.Count; i += folds)
+                heldOutComposed[i] = Score(fitted, composed[i]);
+        }
+        var final = Descend(_cases);
+        var figures = new FitFigures(dev.Count, composed.Count, folds,
+            Mean(dev, c => Score(start, c)), heldOutDev.DefaultIfEmpty().Average(), Mean(dev, c => Score(final, c)),
+            Mean(composed, c => Score(start, c)), heldOutComposed.DefaultIfEmpty().Average(), Mean(composed, c => Score(final, c)));
+        return (final, figures);
+    }
+
+    private static double Mean(List<Case> cases, Func<Case, double> score) => cases.Count == 0 ? 0 : cases.Average(score);
+
+    /// <summary>Coordinate descent from the starting fusion: each parameter in turn takes its grid value that scores best (a tie keeps the current), until a round changes nothing.</summary>
+    private FusionOptions Descend(List<Case> cases)
+    {
+        var current = start;
+        var best = Objective(current, cases);
+        for (var round = 0; round < 6; round++)
+        {
+            var changed = false;
+            foreach (var parameter in Parameters)
+            {
+                foreach (var value in parameter.Grid)
+                {
+                    if (value == parameter.Get(current))
+                        continue;
+                    var candidate = parameter.Set(current, value);
+                    var score = Objective(candidate, cases);
+                    if (score > best + 1e-9)
+                        (current, best, changed) = (candidate, score, true);
+                }
+            }
+            if (!changed)
+                break;
+        }
+        return current;
+    }
+
+    /// <summary>The dev set's mean recall@k plus the composed set's mean recall@1.</summary>
+    private double Objective(FusionOptions options, List<Case> cases)
+    {
+        double dev = 0, composed = 0;
+        int devCount = 0, composedCount = 0;
+        foreach (var c in cases)
+        {
+            if (c.Composed)
+            {
+                composed += Score(options, c);
+                composedCount++;
+            }
+            else
+            {
+                dev += Score(options, c);
+                devCount++;
+            }
+        }
+        return (devCount == 0 ? 0 : dev / devCount) + (composedCount == 0 ? 0 : composed / composedCount);
+    }
+
+    private double Score(FusionOptions options, Case c)
+    {
+        var ranked = SearchService.FusedOrder(Lists(options, c), options.RankConstant).Take(k).ToList();
+        return EvalMetrics.RecallAt(ranked, c.Relevant, c.Composed ? 1 : k);
+    }
+
+    private static IEnumerable<RankedList> Lists(FusionOptions options, Case c)
+    {
+        var weights = options.Resolve(null);
+        double Weight(string signal) => signal switch
+        {
+            "lexical" => weights.Lexical!.Value,
+            "title" => weights.Title!.Value,
+            "fuzzy" => weights.Fuzzy!.Value,
+            "text-vector" => weights.TextVector!.Value,
+            "image-vector" => weights.ImageVector!.Value,
+            "photo" or "composed-image" => weights.Photo!.Value,
+            "photo-text" or "composed-text" => weights.PhotoText!.Value,
+            _ => 0,
+        };
+        var lists = c.Text.AsEnumerable();
+        if (c.Composed)
+            lists = SearchService.Gate(lists.Concat(options.ComposedFusion == FusionMode.Early ? c.Early![options.TextShare] : c.Late!), c.Photo,
+                options.PhotoNeighbourhood, options.SamePhoto);
+        return lists.Select(l => l with { Weight = Weight(l.Signal) });
+    }
+}

@@ -1,0 +1,113 @@
+using System.CommandLine;
+using System.Text;
+using Platform.Cli.Eval;
+using Platform.Inference;
+using Platform.Retrieval;
+using Spectre.Console;
+
+namespace Platform.Cli;
+
+/// <summary>
+/// <c>platform fit-fusion</c>: fits the search's fusion to the judged queries (the dev set and the composed set) with
+/// k-fold cross-validation, reports the held-out figures against the model package's current fusion, and with
+/// <c>--write</c> stores the fit as the package's fusion.json, which the platform and <c>platform eval</c> then use.
+/// </summary>
+public static class FitFusionCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<DirectoryInfo?>("--model") { Description = $"Model package folder (default: ${ModelLocator.EnvironmentVariable} or the bundled {ModelLocator.BundledName})" };
+        var catalog = new Option<FileInfo?>("--catalog") { Description = $"Catalog to index (default: {EvalCommand.DefaultCatalog})" };
+        var devset = new Option<FileInfo?>("--devset") { Description = $"Natural-language dev set (default: {EvalCommand.DefaultDevset})" };
+        var composed = new Option<FileInfo?>("--composed") { Description = $"Composed set (default: {EvalCommand.DefaultComposed})" };
+        var folds = new Option<int>("--folds") { Description = "Cross-validation folds (2-20)", DefaultValueFactory = _ => 5 };
+        var write = new Option<bool>("--write") { Description = $"Store the fit in the model package as {FusionOptions.FileName}" };
+        var output = new Option<FileInfo?>("--out") { Description = "Also write the report (markdown) here" };
+        var command = new Command("fit-fusion", "Fit the search's fusion weights to the judged queries, with k-fold cross-validation")
+        {
+            model, catalog, devset, composed, folds, write, output,
+        };
+        command.SetAction(async (result, ct) =>
+        {
+            try
+            {
+                return await RunAsync(result.GetValue(model), result.GetValue(catalog), result.GetValue(devset), result.GetValue(composed),
+                    result.GetValue(folds), result.GetValue(write), result.GetValue(output), ct);
+            }
+            catch (Exception e) when (e is EvalCommand.EvalSetupException or ModelPackageException or InvalidDataException or DirectoryNotFoundException)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]fit-fusion:[/] {e.Message}");
+                return 2;
+            }
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(DirectoryInfo? modelOption, FileInfo? catalogOption, FileInfo? devsetOption, FileInfo? composedOption,
+        int folds, bool write, FileInfo? output, CancellationToken ct)
+    {
+        if (folds is < 2 or > 20)
+            throw new EvalCommand.EvalSetupException($"--folds must be from 2 to 20, got {folds}");
+        var problems = new List<string>();
+        var catalogPath = EvalCommand.Required(catalogOption, EvalCommand.DefaultCatalog, "--catalog", "the demo catalog");
+        var devsetPath = EvalCommand.Required(devsetOption, EvalCommand.DefaultDevset, "--devset", "the dev set");
+        var composedPath = EvalCommand.Required(composedOption, EvalCommand.DefaultComposed, "--composed", "the composed set");
+        var modelDirectory = modelOption?.FullName ?? ModelLocator.Default();
+        var products = EvalData.ReadCatalog(catalogPath, problems);
+        var ids = products.Select(p => p.Product.Id).ToHashSet(StringComparer.Ordinal);
+        var dev = EvalTasks.FromDevset(EvalData.ReadDevset(devsetPath), ids, null, problems)[0].Queries;
+        var composed = EvalData.ReadComposed(composedPath, products, problems);
+
+        using var host = new EncoderHost(modelDirectory, "cpu");
+        var encoder = await host.GetAsync(ct);
+        var start = FusionOptions.ForModel(modelDirectory);
+        AnsiConsole.MarkupLineInterpolated($"fit-fusion: {products.Count} products, {dev.Count} dev queries, {composed.Count} composed queries; model {encoder.Package.Name}; {folds} folds");
+        using var index = await EvalIndex.BuildAsync(products, encoder, _ => { }, problems, ct);
+        var fitter = new FusionFitter(new SearchService(new DirectQueryEncoder(encoder), index.Index, start, TimeProvider.System), start, 10);
+        await fitter.GatherAsync(dev, composed, _ => { }, ct);
+        var (fitted, figures) = fitter.Fit(folds);
+
+        var report = Report(modelDirectory, start, fitted, figures);
+        AnsiConsole.WriteLine(report);
+        if (output is not null)
+            await File.WriteAllTextAsync(output.FullName, report, new UTF8Encoding(false), ct);
+        if (write)
+        {
+            var path = Path.Combine(modelDirectory, FusionOptions.FileName);
+            await File.WriteAllTextAsync(path, fitted.ToJson() + "\n", new UTF8Encoding(false), ct);
+            AnsiConsole.MarkupLineInterpolated($"wrote {path}");
+        }
+        foreach (var problem in problems.Take(10))
+            AnsiConsole.MarkupLineInterpolated($"[yellow]warning:[/] {problem}");
+        return 0;
+    }
+
+    private static string Report(string model, FusionOptions start, FusionOptions fitted, FitFigures f)
+    {
+        static string F(double x) => x.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture);
+        var md = new StringBuilder();
+        md.AppendLine($"# Fusion fit for {Path.GetFileName(model)}").AppendLine();
+        md.AppendLine($"{f.DevQueries} dev-set queries (recall@10), {f.ComposedQueries} composed queries (recall@1); {f.Folds}-fold cross-validation.").AppendLine();
+        md.AppendLine("| set | metric | starting fusion | held out (cross-validated) | fitted, in sample |");
+        md.AppendLine("|---|---|---:|---:|---:|");
+        md.AppendLine($"| dev set | R@10 | {F(f.DefaultDevRecall)} | {F(f.HeldOutDevRecall)} | {F(f.FittedDevRecall)} |");
+        md.AppendLine($"| composed | R@1 | {F(f.DefaultComposedR1)} | {F(f.HeldOutComposedR1)} | {F(f.FittedComposedR1)} |");
+        md.AppendLine().AppendLine("| parameter | starting | fitted |").AppendLine("|---|---:|---:|");
+        foreach (var (name, a, b) in new (string, object, object)[]
+        {
+            ("rank constant", start.RankConstant, fitted.RankConstant),
+            ("lexical", start.LexicalWeight, fitted.LexicalWeight),
+            ("title", start.TitleMatchWeight, fitted.TitleMatchWeight),
+            ("fuzzy", start.FuzzyWeight, fitted.FuzzyWeight),
+            ("text vector", start.TextVectorWeight, fitted.TextVectorWeight),
+            ("image vector", start.ImageVectorWeight, fitted.ImageVectorWeight),
+            ("photo", start.PhotoWeight, fitted.PhotoWeight),
+            ("photo text", start.PhotoTextWeight, fitted.PhotoTextWeight),
+            ("text share (early)", start.TextShare, fitted.TextShare),
+            ("photo neighbourhood", start.PhotoNeighbourhood, fitted.PhotoNeighbourhood),
+            ("photo + words", start.ComposedFusion.ToString().ToLowerInvariant(), fitted.ComposedFusion.ToString().ToLowerInvariant()),
+        })
+            md.AppendLine($"| {name} | {a} | {b} |");
+        return md.ToString();
+    }
+}

@@ -91,7 +91,7 @@ public static class BenchCommand
             }
             return 0;
         });
-        return new Command("bench", "Benchmarks") { encode, IndexBench.Create(), QueryBench.Create() };
+        return new Command("bench", "Benchmarks") { encode, IndexBench.Create(), QueryBench.Create(), HttpBench.Create(), SeedBench.Create() };
     }
 
     /// <summary>

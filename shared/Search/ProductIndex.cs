@@ -90,6 +90,18 @@ public sealed class ProductIndex(IVectorStore store, ProductIndex.Settings setti
     public async ValueTask UpsertAsync(ProductEmbedded embedded, CancellationToken cancellationToken = default)
     {
         await EnsureCollectionAsync(cancellationToken);
+        await store.UpsertAsync(settings.Collection, [Point(embedded)], cancellationToken);
+    }
+
+    /// <summary>Many products in one write (a bulk load); the same points as one <see cref="UpsertAsync"/> each.</summary>
+    public async ValueTask UpsertManyAsync(IReadOnlyList<ProductEmbedded> embedded, CancellationToken cancellationToken = default)
+    {
+        await EnsureCollectionAsync(cancellationToken);
+        await store.UpsertAsync(settings.Collection, [.. embedded.Select(Point)], cancellationToken);
+    }
+
+    private VectorPoint Point(ProductEmbedded embedded)
+    {
         var payload = new ProductPayload(embedded.Product, embedded.ContentHash, embedded.Model);
         var vectors = new Dictionary<string, float[]>
         {
@@ -105,8 +117,7 @@ public sealed class ProductIndex(IVectorStore store, ProductIndex.Settings setti
             sparse[TitleVector] = title;
         if (LexicalTerms.Fuzzy(embedded.Product) is { Indices.Length: > 0 } fuzzy)
             sparse[FuzzyVector] = fuzzy;
-        var point = new VectorPoint(embedded.Product.Id, vectors, JsonSerializer.Serialize(payload, Json)) { Sparse = sparse };
-        await store.UpsertAsync(settings.Collection, [point], cancellationToken);
+        return new VectorPoint(embedded.Product.Id, vectors, JsonSerializer.Serialize(payload, Json)) { Sparse = sparse };
     }
 
     /// <summary>The best <paramref name="limit"/> products for <paramref name="query"/> by BM25, best first; only products sharing a term, with payloads.</summary>

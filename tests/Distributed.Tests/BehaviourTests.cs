@@ -52,6 +52,20 @@ public sealed class BehaviourTests(DistributedCluster cluster) : IClassFixture<D
         Assert.DoesNotContain(forRunner, h => h.Id == RunningShoe);
         Assert.Contains(forRunner.Take(3), h => Footwear.Contains(h.Id));
 
+        // The composed search, personalised by the shopper grain on the retrieval silo.
+        var photo = Convert.ToBase64String(products.Single(p => p.Product.Id == RunningShoe).Image);
+        using (var search = await http.PostAsJsonAsync("/v1/search", new { image = photo, q = "boot", k = 5, shopper = "runner", explain = true,
+            filter = new { subcategory = "clothing" } }, ct))
+        {
+            var body = await search.Content.ReadAsStringAsync(ct);
+            Assert.True(search.StatusCode == HttpStatusCode.OK, $"{(int)search.StatusCode} {body}");
+            var results = JsonDocument.Parse(body).RootElement.GetProperty("results").EnumerateArray().ToList();
+            Assert.NotEmpty(results);
+            Assert.DoesNotContain(results, r => r.GetProperty("id").GetString() == RunningShoe);
+            Assert.All(results, r => Assert.Contains(r.GetProperty("explain").EnumerateArray(), e => e.GetProperty("signal").GetString() == "personal"));
+            Assert.Contains(results.Take(3), r => Footwear.Contains(r.GetProperty("id").GetString()));
+        }
+
         var next = await Hits("/v1/sessions/run-visit/next?k=5");
         Assert.DoesNotContain(next, h => h.Id == RunningShoe);
         Assert.Contains(next.Take(3), h => Footwear.Contains(h.Id));

@@ -115,13 +115,67 @@ public sealed class EvalMetricsTests
             languages[lang] = languages.GetValueOrDefault(lang) + 1;
             Assert.Equal(JsonValueKind.String, root.GetProperty("note").ValueKind);
             var relevant = root.GetProperty("relevant").EnumerateArray().Select(e => e.GetString()!).ToList();
-            Assert.InRange(relevant.Count, 1, 15);
+            Assert.InRange(relevant.Count, 1, 20);
             Assert.Equal(relevant.Count, relevant.Distinct(StringComparer.Ordinal).Count());
             foreach (var id in relevant)
                 Assert.True(catalog.Contains(id), $"{where} ('{query}'): {id} is not in the demo catalog");
         }
-        Assert.True(queries.Count >= 60, $"the dev set has {queries.Count} queries; it should have at least 60");
+        Assert.True(queries.Count >= 150, $"the dev set has {queries.Count} queries; it should have at least 150");
         Assert.True(languages.GetValueOrDefault("en") >= queries.Count / 3 && languages.GetValueOrDefault("zh") >= queries.Count / 3,
             $"the dev set should be about half English, half Chinese: {string.Join(", ", languages)}");
+    }
+
+    [Fact]
+    public void Every_composed_line_names_a_photo_and_targets_of_the_demo_catalog()
+    {
+        var catalogPath = RepoPaths.InRepo("models", "demo-catalog", "catalog.jsonl");
+        if (!File.Exists(catalogPath))
+            Assert.Skip($"{catalogPath} is absent; the composed set is checked against the committed demo catalog.");
+        var catalog = File.ReadLines(catalogPath).Where(l => !string.IsNullOrWhiteSpace(l))
+            .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()!).ToHashSet(StringComparer.Ordinal);
+        var lines = File.ReadLines(RepoPaths.InRepo("models", "eval", "composed.jsonl")).Where(l => !string.IsNullOrWhiteSpace(l)).ToList();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (line, number) in lines.Select((l, i) => (l, i + 1)))
+        {
+            var root = JsonDocument.Parse(line).RootElement;
+            var where = $"composed.jsonl line {number}";
+            var image = root.GetProperty("image").GetString()!;
+            var modifier = root.GetProperty("modifier").GetString()!;
+            Assert.True(catalog.Contains(image), $"{where}: photo {image} is not in the demo catalog");
+            Assert.True(File.Exists(RepoPaths.InRepo("models", "demo-catalog", "images", $"{image}.webp")), $"{where}: no image file for {image}");
+            Assert.False(string.IsNullOrWhiteSpace(modifier), $"{where}: empty modifier");
+            Assert.True(seen.Add($"{image} {modifier}"), $"{where}: the same photo and words twice");
+            var relevant = root.GetProperty("relevant").EnumerateArray().Select(e => e.GetString()!).ToList();
+            Assert.InRange(relevant.Count, 1, 5);
+            Assert.DoesNotContain(image, relevant);
+            Assert.All(relevant, id => Assert.True(catalog.Contains(id), $"{where}: target {id} is not in the demo catalog"));
+        }
+        Assert.True(lines.Count >= 30, $"the composed set has {lines.Count} queries; it should have at least 30");
+    }
+
+    [Theory]
+    [InlineData("Running Shoe", "running shoes")]
+    [InlineData("Ballot Box", "ballot boxes")]
+    [InlineData("Cherry", "cherries")]
+    [InlineData("Peach", "peaches")]
+    [InlineData("Chopsticks", null)]
+    [InlineData("3D Glasses", null)]
+    public void Title_plurals_make_the_last_word_plural(string title, string? plural) =>
+        Assert.Equal(plural, Platform.Cli.Eval.EvalTasks.Plural(title));
+
+    [Fact]
+    public void Title_typos_change_every_long_word_once_and_the_same_way_every_run()
+    {
+        var typo = Platform.Cli.Eval.EvalTasks.Misspell("Stainless Steel Water Bottle")!;
+        Assert.Equal(typo, Platform.Cli.Eval.EvalTasks.Misspell("Stainless Steel Water Bottle"));
+        var words = typo.Split(' ');
+        Assert.Equal(4, words.Length);
+        Assert.All(words.Zip(new[] { "Stainless", "Steel", "Water", "Bottle" }), p =>
+        {
+            Assert.NotEqual(p.Second, p.First);
+            Assert.Equal(p.Second[0], p.First[0]);
+            Assert.InRange(p.First.Length, p.Second.Length - 1, p.Second.Length + 1);
+        });
+        Assert.Null(Platform.Cli.Eval.EvalTasks.Misspell("Red Mug"));
     }
 }

@@ -122,27 +122,13 @@ public static class EvalData
         return concepts;
     }
 
-    /// <summary>The dev set; a malformed line throws with its number (the file is ours, so it must be right).</summary>
     /// <summary>The composed set, its photos resolved to the catalog's image files; lines naming products the catalog lacks are reported and left out.</summary>
     public static List<ComposedQuery> ReadComposed(string path, IReadOnlyList<CatalogProduct> catalog, List<string> problems)
     {
         var images = catalog.ToDictionary(p => p.Product.Id, p => p.ImagePath, StringComparer.Ordinal);
         var queries = new List<ComposedQuery>();
-        var number = 0;
-        foreach (var text in File.ReadLines(path))
+        foreach (var (number, line) in JsonLines<ComposedLine>(path))
         {
-            number++;
-            if (string.IsNullOrWhiteSpace(text))
-                continue;
-            ComposedLine? line;
-            try
-            {
-                line = JsonSerializer.Deserialize<ComposedLine>(text, Web);
-            }
-            catch (JsonException e)
-            {
-                throw new InvalidDataException($"{path}:{number}: not valid JSON: {e.Message}");
-            }
             if (line is null || string.IsNullOrWhiteSpace(line.Image) || string.IsNullOrWhiteSpace(line.Modifier) || line.Relevant is not { Count: > 0 })
                 throw new InvalidDataException($"{path}:{number}: 'image', 'modifier' and 'relevant' (at least one id) are required");
             if (!images.TryGetValue(line.Image, out var imagePath))
@@ -161,24 +147,34 @@ public static class EvalData
         return queries;
     }
 
-    public static List<DevQuery> ReadDevset(string path)
+    /// <summary>The non-blank lines of a JSON-lines file of ours, parsed, with their numbers; a line that does not parse throws naming it.</summary>
+    private static IEnumerable<(int Number, T? Value)> JsonLines<T>(string path)
     {
-        var queries = new List<DevQuery>();
         var number = 0;
         foreach (var text in File.ReadLines(path))
         {
             number++;
             if (string.IsNullOrWhiteSpace(text))
                 continue;
-            DevQuery? query;
+            T? value;
             try
             {
-                query = JsonSerializer.Deserialize<DevQuery>(text, Web);
+                value = JsonSerializer.Deserialize<T>(text, Web);
             }
             catch (JsonException e)
             {
                 throw new InvalidDataException($"{path}:{number}: not valid JSON: {e.Message}");
             }
+            yield return (number, value);
+        }
+    }
+
+    /// <summary>The dev set; a malformed line throws with its number (the file is ours, so it must be right).</summary>
+    public static List<DevQuery> ReadDevset(string path)
+    {
+        var queries = new List<DevQuery>();
+        foreach (var (number, query) in JsonLines<DevQuery>(path))
+        {
             if (query is null || string.IsNullOrWhiteSpace(query.Query))
                 throw new InvalidDataException($"{path}:{number}: 'query' is missing");
             if (query.Lang is not ("en" or "zh"))

@@ -65,7 +65,7 @@ public static class EvalTasks
     }
 
     /// <summary>The title lower-cased with its last word made plural; null when the last word is not an English word or a plural already.</summary>
-    internal static string? Plural(string title)
+    public static string? Plural(string title)
     {
         var words = title.ToLowerInvariant().Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (words.Length == 0)
@@ -83,7 +83,7 @@ public static class EvalTasks
     }
 
     /// <summary>The title with one edit in each word of five letters or more, chosen from a hash of the word (the same every run); null when no word is that long.</summary>
-    internal static string? Misspell(string title)
+    public static string? Misspell(string title)
     {
         var changed = false;
         var words = title.Split(' ').Select(word =>

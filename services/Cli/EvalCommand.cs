@@ -47,16 +47,17 @@ public static class EvalCommand
         var limit = new Option<int?>("--limit") { Description = "At most N queries per task and N images per classification (spread evenly), for quick runs" };
         var k = new Option<int>("--k") { Description = $"Cut-off for recall@k and nDCG@k (1-{Gateway.GatewayEndpoints.MaxK})", DefaultValueFactory = _ => 10 };
         var device = new Option<string>("--device") { Description = "Inference device: cpu, cuda:0, ...", DefaultValueFactory = _ => "cpu" };
+        var noFit = new Option<bool>("--no-fit") { Description = "Skip the fusion's 5-fold cross-validation (about a minute on the full sets)" };
 
         var command = new Command("eval", "Measure search quality on the demo catalog: retrieval tasks per system, zero-shot classification")
         {
-            model, catalog, concepts, devset, composed, server, output, limit, k, device,
+            model, catalog, concepts, devset, composed, server, output, limit, k, device, noFit,
         };
         command.SetAction(async (result, ct) =>
         {
             var options = new EvalOptions(
                 result.GetValue(model), result.GetValue(catalog), result.GetValue(concepts), result.GetValue(devset), result.GetValue(composed),
-                result.GetValue(server), result.GetValue(output)!, result.GetValue(limit), result.GetValue(k), result.GetValue(device)!);
+                result.GetValue(server), result.GetValue(output)!, result.GetValue(limit), result.GetValue(k), result.GetValue(device)!, result.GetValue(noFit));
             try
             {
                 return await RunAsync(options, ct);
@@ -71,7 +72,7 @@ public static class EvalCommand
     }
 
     private sealed record EvalOptions(DirectoryInfo? Model, FileInfo? Catalog, FileInfo? Concepts, FileInfo? Devset, FileInfo? Composed, Uri? Server,
-        DirectoryInfo Out, int? Limit, int K, string Device);
+        DirectoryInfo Out, int? Limit, int K, string Device, bool NoFit);
 
     internal sealed class EvalSetupException(string message) : Exception(message);
 
@@ -203,6 +204,20 @@ public static class EvalCommand
             skipped.Add("recommendation: needs a model and runs in process only");
         }
 
+        // The fusion's cross-validated figures: what a fit to these judged queries holds out (platform fit-fusion writes one).
+        FitFigures? fit = null;
+        if (encoder is not null && o.Server is null && !o.NoFit && tasks.FirstOrDefault(t => t.Name == "devset") is { } devTask && composedQueries is not null)
+        {
+            var start = FusionOptions.ForModel(modelDirectory!);
+            var fitter = new FusionFitter(new SearchService(new DirectQueryEncoder(encoder), index.Index, start, TimeProvider.System), start, o.K);
+            await fitter.GatherAsync(devTask.Queries, EvalData.Spread(composedQueries, o.Limit), _ => { }, ct);
+            fit = fitter.Fit(5).Figures;
+        }
+        else if (o.NoFit)
+        {
+            skipped.Add("fusion cross-validation: --no-fit");
+        }
+
         var report = new EvalReport(
             o.Server is null ? "in-process" : "server",
             o.Server?.ToString(),
@@ -214,7 +229,7 @@ public static class EvalCommand
             SystemOrder.Where(name => systems.Any(s => s.Name == name)).ToList(),
             taskResults, classification, skipped, problems,
             new RunTimings(loadSeconds, indexSeconds, indexSeconds > 0 ? products.Count / indexSeconds : 0, classificationSeconds,
-                total.Elapsed.TotalSeconds, runner.Timings)) { Recommendation = recommendation };
+                total.Elapsed.TotalSeconds, runner.Timings)) { Recommendation = recommendation, Fit = fit };
 
         await File.WriteAllTextAsync(Path.Combine(o.Out.FullName, "report.json"), ReportWriter.ToJson(report), ct);
         await File.WriteAllTextAsync(Path.Combine(o.Out.FullName, "report.md"), ReportWriter.ToMarkdown(report), ct);

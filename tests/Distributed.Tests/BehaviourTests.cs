@@ -70,6 +70,14 @@ public sealed class BehaviourTests(DistributedCluster cluster) : IClassFixture<D
         Assert.DoesNotContain(next, h => h.Id == RunningShoe);
         Assert.Contains(next.Take(3), h => Footwear.Contains(h.Id));
 
+        // Recommendation by example: the green book and the word "blue".
+        using (var recommend = await http.PostAsJsonAsync("/v1/recommend", new { positive = new[] { GreenBook }, q = "blue", k = 3 }, ct))
+        {
+            var body = await recommend.Content.ReadAsStringAsync(ct);
+            Assert.True(recommend.StatusCode == HttpStatusCode.OK, $"{(int)recommend.StatusCode} {body}");
+            Assert.Contains(JsonDocument.Parse(body).RootElement.GetProperty("results").EnumerateArray(), r => r.GetProperty("id").GetString() == "emoji-1f4d8");
+        }
+
         foreach (var reader in new[] { "reader-a", "reader-b" })
             await Record(Event($"{reader}-1", reader, GreenBook, "view"), Event($"{reader}-2", reader, Socks, "purchase"));
         var together = false;

@@ -244,10 +244,11 @@ public sealed class BehaviourTests(BehaviourServer platform) : IClassFixture<Beh
     public async Task A_shopper_personalises_a_search_within_the_bound_and_a_session_can_too()
     {
         await RecordAsync(Event("taste-1", "hiker", "p003", "purchase", "hike-visit"), Event("taste-2", "hiker", "p021", "view", "hike-visit"));
-        var query = new { q = "black", k = 27, explain = true };
+        var query = new { q = "black", k = 50, explain = true };
+        // k above the catalog's size: every product is a hit, whatever else other tests of this class ingested.
         var plain = (await ComposedSearchTests.SearchAsync(Client, query)).Hits;
-        foreach (var who in new object[] { new { q = "black", k = 27, explain = true, shopper = "hiker", personalisation = 0.5 },
-                                           new { q = "black", k = 27, explain = true, session = "hike-visit", personalisation = 0.5 } })
+        foreach (var who in new object[] { new { q = "black", k = 50, explain = true, shopper = "hiker", personalisation = 0.5 },
+                                           new { q = "black", k = 50, explain = true, session = "hike-visit", personalisation = 0.5 } })
         {
             var personal = (await ComposedSearchTests.SearchAsync(Client, who)).Hits;
             Assert.Equal(plain.Select(h => h.Id).Order(), personal.Select(h => h.Id).Order());

@@ -34,6 +34,9 @@ public sealed record EvalReport(
     /// <summary>The recommendation report, when it ran (it needs a model).</summary>
     public RecommendationReport? Recommendation { get; init; }
 
+    /// <summary>The fusion's cross-validated figures on the dev and composed sets, when they ran.</summary>
+    public FitFigures? Fit { get; init; }
+
     /// <summary>The metric columns, in table order: (short label, JSON key, value).</summary>
     public IReadOnlyList<(string Label, string Key, Func<MetricSummary, double> Value)> Metrics =>
     [
@@ -98,6 +101,14 @@ public static class ReportWriter
                 classes = c.Classes,
                 confusion = c.Confusion,
             }),
+            fusion_cross_validation = r.Fit is not { } fit ? null : new
+            {
+                folds = fit.Folds,
+                dev_queries = fit.DevQueries,
+                composed_queries = fit.ComposedQueries,
+                dev_recall_at_k = new { current = Round(fit.DefaultDevRecall), held_out = Round(fit.HeldOutDevRecall), in_sample = Round(fit.FittedDevRecall) },
+                composed_recall_at_1 = new { current = Round(fit.DefaultComposedR1), held_out = Round(fit.HeldOutComposedR1), in_sample = Round(fit.FittedComposedR1) },
+            },
             recommendation = r.Recommendation is not { } reco ? null : new
             {
                 shoppers = reco.Shoppers,
@@ -156,6 +167,17 @@ public static class ReportWriter
             md.AppendLine("Each image gets the category whose prompt embedding is nearest (prompts: " +
                 string.Join(", ", ZeroShotClassifier.Templates.Select(t => $"\"{t}\"")) + ", averaged). " +
                 "Macro: the mean of per-class accuracies. Majority class: what always guessing the largest class scores.");
+            md.AppendLine();
+        }
+
+        if (r.Fit is { } fitted)
+        {
+            md.AppendLine("## Fusion, cross-validated").AppendLine();
+            md.AppendLine($"The package's fusion as it is, against a fusion fitted to the judged queries ({fitted.Folds}-fold: each fold ranked by a fit to the others).").AppendLine();
+            md.AppendLine("| set | metric | current fusion | fitted, held out | fitted, in sample |");
+            md.AppendLine("|---|---|---:|---:|---:|");
+            md.AppendLine($"| dev set ({fitted.DevQueries}) | R@{r.K} | {F(fitted.DefaultDevRecall)} | {F(fitted.HeldOutDevRecall)} | {F(fitted.FittedDevRecall)} |");
+            md.AppendLine($"| composed ({fitted.ComposedQueries}) | R@1 | {F(fitted.DefaultComposedR1)} | {F(fitted.HeldOutComposedR1)} | {F(fitted.FittedComposedR1)} |");
             md.AppendLine();
         }
 
@@ -254,6 +276,14 @@ public static class ReportWriter
                 cls.AddRow([c.Name, c.Images.ToString(CultureInfo.InvariantCulture), F(c.Accuracy), F(c.MacroAccuracy), F(c.MajorityBaseline),
                     .. c.PerClass.Select(p => F(p.Accuracy))]);
             AnsiConsole.Write(cls);
+        }
+        if (r.Fit is { } fit)
+        {
+            var table2 = new Table().Border(TableBorder.Simple).Title($"fusion, {fit.Folds}-fold cross-validated");
+            table2.AddColumns("set", "metric", "current", "fitted, held out", "fitted, in sample");
+            table2.AddRow($"dev set ({fit.DevQueries})", $"R@{r.K}", F(fit.DefaultDevRecall), F(fit.HeldOutDevRecall), F(fit.FittedDevRecall));
+            table2.AddRow($"composed ({fit.ComposedQueries})", "R@1", F(fit.DefaultComposedR1), F(fit.HeldOutComposedR1), F(fit.FittedComposedR1));
+            AnsiConsole.Write(table2);
         }
         if (r.Recommendation is { } recommendation)
         {

@@ -1,5 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Platform.Catalog;
@@ -17,6 +18,8 @@ public static class IndexerRegistration
         builder.Services.AddProductCatalog(builder.Configuration, options.DataDirectory);
         builder.Services.AddProductIndex(options.DataDirectory, options.Dimension);
         builder.Services.AddSingleton<IndexStartup>();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddHostedService<InteractionSweep>();
         return builder;
     }
 

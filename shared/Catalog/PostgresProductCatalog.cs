@@ -82,6 +82,10 @@ public sealed class PostgresProductCatalog : IProductCatalog, IAsyncDisposable, 
                 PRIMARY KEY (a, b)
             );
             """),
+        (3, """
+            ALTER TABLE interactions ADD COLUMN logged_at timestamptz NOT NULL DEFAULT now();
+            CREATE INDEX interactions_unaggregated ON interactions (logged_at) WHERE NOT aggregated;
+            """),
     ];
 
     private readonly NpgsqlDataSource _source;

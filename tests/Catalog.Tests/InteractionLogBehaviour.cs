@@ -131,4 +131,17 @@ public abstract class InteractionLogBehaviour : IAsyncLifetime
         Assert.Empty(await Log.CoOccurringAsync("tent", 10));
         Assert.Single(await Log.CoOccurringAsync("boots", 1));
     }
+
+    [Fact]
+    public async Task Interactions_never_aggregated_are_found_for_the_sweep_and_gone_once_folded()
+    {
+        await Log.AppendAsync([Event("a", "s1", "p1"), Event("b", "s1", "p2"), Event("c", "s2", "p3")]);
+        await Log.AggregateAsync(["b"]);
+        var later = DateTimeOffset.UtcNow.AddMinutes(1);
+        Assert.Equal(["a", "c"], (await Log.UnaggregatedAsync(later, 10)).Order());
+        Assert.Single(await Log.UnaggregatedAsync(later, 1));
+        Assert.Empty(await Log.UnaggregatedAsync(DateTimeOffset.UtcNow.AddHours(-1), 10));
+        Assert.Equal(2, await Log.AggregateAsync(await Log.UnaggregatedAsync(later, 10)));
+        Assert.Empty(await Log.UnaggregatedAsync(later, 10));
+    }
 }

@@ -37,6 +37,13 @@ public interface IInteractionLog
     /// </summary>
     Task<int> AggregateAsync(IReadOnlyList<string> eventIds, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Event ids logged before <paramref name="loggedBefore"/> and not yet folded into the aggregates, oldest first: what
+    /// a sweep folds when their <c>InteractionRecorded</c> never arrived (a gateway that died between the log and the
+    /// bus, and a client that did not retry).
+    /// </summary>
+    Task<IReadOnlyList<string>> UnaggregatedAsync(DateTimeOffset loggedBefore, int limit, CancellationToken cancellationToken = default);
+
     /// <summary>The most popular products since <paramref name="since"/> (whole days, UTC), best first.</summary>
     Task<IReadOnlyList<ProductScore>> PopularAsync(DateTimeOffset since, int limit, CancellationToken cancellationToken = default);
 

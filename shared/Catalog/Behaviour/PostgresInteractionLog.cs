@@ -129,6 +129,20 @@ public sealed class PostgresInteractionLog(PostgresProductCatalog database) : II
             return pending.Count;
         }, cancellationToken);
 
+    public Task<IReadOnlyList<string>> UnaggregatedAsync(DateTimeOffset loggedBefore, int limit, CancellationToken cancellationToken = default) =>
+        database.Run<IReadOnlyList<string>>(async ct =>
+        {
+            await using var command = database.Source.CreateCommand(
+                "SELECT event_id FROM interactions WHERE NOT aggregated AND logged_at < @before ORDER BY logged_at, seq LIMIT @limit");
+            command.Parameters.AddWithValue("before", loggedBefore.ToUniversalTime());
+            command.Parameters.AddWithValue("limit", limit);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            var ids = new List<string>();
+            while (await reader.ReadAsync(ct))
+                ids.Add(reader.GetString(0));
+            return ids;
+        }, cancellationToken);
+
     public Task<IReadOnlyList<ProductScore>> PopularAsync(DateTimeOffset since, int limit, CancellationToken cancellationToken = default) =>
         database.Run(async ct =>
         {

@@ -7,10 +7,13 @@ namespace Platform.Catalog.Behaviour;
 public sealed class SqliteInteractionLog : IInteractionLog
 {
     private readonly string _connectionString;
+    private readonly TimeProvider _time;
 
     /// <param name="databasePath">The database file, created with its folder if missing.</param>
-    public SqliteInteractionLog(string databasePath)
+    /// <param name="time">The clock that stamps when an event was logged (tests pass their own).</param>
+    public SqliteInteractionLog(string databasePath, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         var path = Path.GetFullPath(databasePath);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         _connectionString = SqliteSupport.ConnectionString(path);
@@ -25,7 +28,8 @@ public sealed class SqliteInteractionLog : IInteractionLog
                 product_id TEXT NOT NULL,
                 type INTEGER NOT NULL,
                 at INTEGER NOT NULL,
-                aggregated INTEGER NOT NULL DEFAULT 0
+                aggregated INTEGER NOT NULL DEFAULT 0,
+                logged_at INTEGER NOT NULL DEFAULT 0
             );
             CREATE INDEX IF NOT EXISTS interactions_shopper ON interactions(shopper_id, seq);
             CREATE INDEX IF NOT EXISTS interactions_session ON interactions(session_id, seq);
@@ -43,6 +47,13 @@ public sealed class SqliteInteractionLog : IInteractionLog
                 PRIMARY KEY (a, b)
             );
             """);
+        // A log made before events were stamped with when they were logged gains the column (its rows count as long logged).
+        using (var columns = SqliteSupport.Command(connection, "SELECT COUNT(*) FROM pragma_table_info('interactions') WHERE name = 'logged_at'"))
+        {
+            if ((long)columns.ExecuteScalar()! == 0)
+                SqliteSupport.Execute(connection, "ALTER TABLE interactions ADD COLUMN logged_at INTEGER NOT NULL DEFAULT 0");
+        }
+        SqliteSupport.Execute(connection, "CREATE INDEX IF NOT EXISTS interactions_unaggregated ON interactions(logged_at) WHERE aggregated = 0");
     }
 
     public Task<IReadOnlyList<LoggedInteraction>> AppendAsync(IReadOnlyList<Interaction> interactions, CancellationToken cancellationToken = default)
@@ -51,8 +62,8 @@ public sealed class SqliteInteractionLog : IInteractionLog
         using var connection = SqliteSupport.Open(_connectionString);
         using var transaction = connection.BeginTransaction();
         using var insert = SqliteSupport.Command(connection, """
-            INSERT INTO interactions (event_id, shopper_id, session_id, product_id, type, at)
-            VALUES ($event, $shopper, $session, $product, $type, $at)
+            INSERT INTO interactions (event_id, shopper_id, session_id, product_id, type, at, logged_at)
+            VALUES ($event, $shopper, $session, $product, $type, $at, $logged)
             ON CONFLICT(event_id) DO NOTHING
             RETURNING seq
             """, transaction);
@@ -66,6 +77,7 @@ public sealed class SqliteInteractionLog : IInteractionLog
             insert.Parameters.AddWithValue("$product", interaction.ProductId);
             insert.Parameters.AddWithValue("$type", (int)interaction.Type);
             insert.Parameters.AddWithValue("$at", interaction.At.ToUnixTimeMilliseconds());
+            insert.Parameters.AddWithValue("$logged", _time.GetUtcNow().ToUnixTimeMilliseconds());
             if (insert.ExecuteScalar() is long sequence)
                 appended.Add(new LoggedInteraction(sequence, interaction));
         }
@@ -170,6 +182,21 @@ public sealed class SqliteInteractionLog : IInteractionLog
         }
         transaction.Commit();
         return Task.FromResult(folded);
+    }
+
+    public Task<IReadOnlyList<string>> UnaggregatedAsync(DateTimeOffset loggedBefore, int limit, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        using var connection = SqliteSupport.Open(_connectionString);
+        using var command = SqliteSupport.Command(connection,
+            "SELECT event_id FROM interactions WHERE aggregated = 0 AND logged_at < $before ORDER BY logged_at, seq LIMIT $limit");
+        command.Parameters.AddWithValue("$before", loggedBefore.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$limit", limit);
+        using var reader = command.ExecuteReader();
+        var ids = new List<string>();
+        while (reader.Read())
+            ids.Add(reader.GetString(0));
+        return Task.FromResult<IReadOnlyList<string>>(ids);
     }
 
     public Task<IReadOnlyList<ProductScore>> PopularAsync(DateTimeOffset since, int limit, CancellationToken cancellationToken = default)

@@ -19,6 +19,10 @@ public sealed record RecommendOptions
     /// <summary>The most a product's category share of the shopper's interest raises its score (0.25: by a quarter).</summary>
     public double CategoryBoost { get; init; } = 0.25;
 
+    /// <summary>The most a product's subcategory share of the shopper's interest raises its score: a catalog's categories
+    /// can be broad ("Objects"), its subcategories say what a product is ("clothing").</summary>
+    public double SubcategoryBoost { get; init; } = 0.5;
+
     /// <summary>The most a product's fit to the shopper's prices raises its score.</summary>
     public double PriceBoost { get; init; } = 0.15;
 
@@ -222,10 +226,14 @@ public sealed class Recommender(IQueryEncoder encoder, ProductIndex index, IInte
             {
                 var product = products[candidate.Id].Product;
                 var share = profile.CategoryShare(product.Category);
+                var subcategory = product.Attributes?.GetValueOrDefault(ProductFilter.SubcategoryAttribute);
+                var subShare = profile.SubcategoryShare(subcategory);
                 var fit = profile.PriceFit(product.Price);
-                candidate.Score *= (1 + options.CategoryBoost * share) * (1 + options.PriceBoost * fit);
+                candidate.Score *= (1 + options.CategoryBoost * share) * (1 + options.SubcategoryBoost * subShare) * (1 + options.PriceBoost * fit);
                 if (share >= 0.2)
                     candidate.Reasons.Add($"{interest} {product.Category} ({share:P0})");
+                if (subShare >= 0.2)
+                    candidate.Reasons.Add($"{interest} {subcategory} ({subShare:P0})");
                 if (fit >= 0.6)
                     candidate.Reasons.Add("in your usual price range");
             }

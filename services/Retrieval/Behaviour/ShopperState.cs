@@ -34,6 +34,9 @@ public sealed class ShopperState
     /// <summary>The decayed weight of the positive interactions (views to purchases) folded into the taste.</summary>
     [Id(11)] public double PositiveWeight { get; set; }
 
+    /// <summary>Decayed weights of the products' subcategories (their <c>subcategory</c> attribute), as <see cref="Categories"/>.</summary>
+    [Id(12)] public Dictionary<string, double> Subcategories { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary>Whether the taste vectors say something: some product was liked, not only disliked.</summary>
     public bool HasTaste => PositiveWeight > 1e-6 && (ImageTaste is not null || TextTaste is not null);
 
@@ -74,6 +77,8 @@ public sealed class ShopperState
             PositiveWeight += weight;
             if (!string.IsNullOrEmpty(product.Product.Category))
                 Categories[product.Product.Category] = Categories.GetValueOrDefault(product.Product.Category) + weight;
+            if (product.Product.Attributes?.GetValueOrDefault(ProductFilter.SubcategoryAttribute) is { Length: > 0 } subcategory)
+                Subcategories[subcategory] = Subcategories.GetValueOrDefault(subcategory) + weight;
             if (product.Product.Price is > 0 and var price)
             {
                 var log = Math.Log((double)price);
@@ -104,12 +109,17 @@ public sealed class ShopperState
     }
 
     /// <summary>Each category's share of the positive category weight (0..1).</summary>
-    public double CategoryShare(string? category)
+    public double CategoryShare(string? category) => Share(Categories, category);
+
+    /// <summary>Each subcategory's share of the positive subcategory weight (0..1).</summary>
+    public double SubcategoryShare(string? subcategory) => Share(Subcategories, subcategory);
+
+    private static double Share(Dictionary<string, double> weights, string? key)
     {
-        if (string.IsNullOrEmpty(category) || Categories.Count == 0)
+        if (string.IsNullOrEmpty(key) || weights.Count == 0)
             return 0;
-        var total = Categories.Values.Where(v => v > 0).Sum();
-        return total <= 0 ? 0 : Math.Max(0, Categories.GetValueOrDefault(category)) / total;
+        var total = weights.Values.Where(v => v > 0).Sum();
+        return total <= 0 ? 0 : Math.Max(0, weights.GetValueOrDefault(key)) / total;
     }
 
     /// <summary>How well a price fits the shopper's prices: 1 at their typical price, falling off with distance in log price; 0 when unknown.</summary>
@@ -143,6 +153,8 @@ public sealed class ShopperState
         Scale(TextTaste, factor);
         foreach (var key in Categories.Keys.ToList())
             Categories[key] *= factor;
+        foreach (var key in Subcategories.Keys.ToList())
+            Subcategories[key] *= factor;
         PositiveWeight *= factor;
         PriceWeight *= factor;
         PriceSum *= factor;

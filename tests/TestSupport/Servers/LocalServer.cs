@@ -72,13 +72,26 @@ public abstract class LocalServer : IAsyncDisposable
         _process = process;
 
         using var timeout = new CancellationTokenSource(StartTimeout);
-        while (!await IsReadyAsync(timeout.Token).ConfigureAwait(false))
+        while (!await ReadyWithinAsync(timeout.Token).ConfigureAwait(false))
         {
             if (process.HasExited)
                 throw new InvalidOperationException($"{Name} exited with code {process.ExitCode} while starting:\n{Output}");
             if (timeout.IsCancellationRequested)
                 throw new TimeoutException($"{Name} did not answer on port {Port} within {StartTimeout.TotalSeconds} s:\n{Output}");
             await Task.Delay(200, CancellationToken.None);
+        }
+    }
+
+    /// <summary>A readiness probe cut short by the start timeout is a "not ready", so the timeout reports itself with the server's output.</summary>
+    private async Task<bool> ReadyWithinAsync(CancellationToken timeout)
+    {
+        try
+        {
+            return await IsReadyAsync(timeout).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            return false;
         }
     }
 

@@ -73,9 +73,7 @@ public sealed class ShopperGrain(
     public Task<ShopperSummary> Summary()
     {
         var state = profile.State;
-        var total = state.Categories.Values.Where(v => v > 0).Sum();
-        var categories = state.Categories.Where(c => c.Value > 0).OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal)
-            .ToDictionary(c => c.Key, c => Math.Round(c.Value / total, 3));
+        var categories = state.CategoryShares().ToDictionary(c => c.Key, c => Math.Round(c.Value, 3), StringComparer.Ordinal);
         var band = state.PriceBand() is { } b ? new PriceBand(b.Low, b.High) : null;
         return Task.FromResult(new ShopperSummary(ShopperId, state.Interactions, [.. state.Recent.AsEnumerable().Reverse()], categories, band, [.. state.Excluded]));
     }

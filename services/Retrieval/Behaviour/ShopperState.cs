@@ -94,9 +94,17 @@ public sealed class ShopperState
     {
         if (!HasTaste)
             return null;
+        return new ShopperTaste(Unit(ImageTaste), Unit(TextTaste), CategoryShares());
+    }
+
+    /// <summary>Each category with a positive weight and its share of them all (0..1), largest first.</summary>
+    public Dictionary<string, double> CategoryShares()
+    {
         var total = Categories.Values.Where(v => v > 0).Sum();
-        var shares = total <= 0 ? new Dictionary<string, double>() : Categories.Where(c => c.Value > 0).ToDictionary(c => c.Key, c => c.Value / total);
-        return new ShopperTaste(Unit(ImageTaste), Unit(TextTaste), shares);
+        return total <= 0
+            ? []
+            : Categories.Where(c => c.Value > 0).OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal)
+                .ToDictionary(c => c.Key, c => c.Value / total, StringComparer.Ordinal);
     }
 
     /// <summary>A vector scaled to unit length; null for none or a zero vector.</summary>

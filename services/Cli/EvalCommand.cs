@@ -158,7 +158,10 @@ public static class EvalCommand
             tasks.AddRange(EvalTasks.FromConcepts(products, conceptById, o.Limit));
         tasks.AddRange(EvalTasks.FromTitles(products, o.Limit));
         if (composedQueries is not null && encoder is not null)
+        {
             tasks.Add(EvalTasks.FromComposed(composedQueries, o.Limit));
+            tasks.Add(EvalTasks.FromComposedAsShopperPhotos(composedQueries, Path.Combine(o.Out.FullName, "shopper-photos"), o.Limit));
+        }
         if (devQueries is not null)
             tasks.AddRange(EvalTasks.FromDevset(devQueries, products.Select(p => p.Product.Id).ToHashSet(StringComparer.Ordinal), o.Limit, problems));
         foreach (var empty in tasks.Where(t => t.Queries.Count == 0).ToList())
@@ -210,7 +213,7 @@ public static class EvalCommand
         {
             var start = FusionOptions.ForModel(modelDirectory!);
             var fitter = new FusionFitter(new SearchService(new DirectQueryEncoder(encoder), index.Index, start, TimeProvider.System), start, o.K);
-            await fitter.GatherAsync(devTask.Queries, EvalData.Spread(composedQueries, o.Limit), _ => { }, ct);
+            await fitter.GatherAsync(devTask.Queries, EvalData.Spread(composedQueries, o.Limit), EvalData.Spread(FusionFitter.Typos(products), o.Limit), _ => { }, ct);
             fit = fitter.Fit(5).Figures;
         }
         else if (o.NoFit)

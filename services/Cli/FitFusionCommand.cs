@@ -64,7 +64,7 @@ public static class FitFusionCommand
         AnsiConsole.MarkupLineInterpolated($"fit-fusion: {products.Count} products, {dev.Count} dev queries, {composed.Count} composed queries; model {encoder.Package.Name}; {folds} folds");
         using var index = await EvalIndex.BuildAsync(products, encoder, _ => { }, problems, ct);
         var fitter = new FusionFitter(new SearchService(new DirectQueryEncoder(encoder), index.Index, start, TimeProvider.System), start, 10);
-        await fitter.GatherAsync(dev, composed, _ => { }, ct);
+        await fitter.GatherAsync(dev, composed, FusionFitter.Typos(products), _ => { }, ct);
         var (fitted, figures) = fitter.Fit(folds);
 
         var report = Report(modelDirectory, start, fitted, figures);
@@ -87,11 +87,11 @@ public static class FitFusionCommand
         static string F(double x) => x.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture);
         var md = new StringBuilder();
         md.AppendLine($"# Fusion fit for {Path.GetFileName(model)}").AppendLine();
-        md.AppendLine($"{f.DevQueries} dev-set queries (recall@10), {f.ComposedQueries} composed queries (recall@1); {f.Folds}-fold cross-validation.").AppendLine();
+        md.AppendLine($"{string.Join(", ", f.Sets.Select(s => $"{s.Queries} {s.Name} queries ({s.Metric})"))}; {f.Folds}-fold cross-validation; the fit maximises the sum of the sets' means.").AppendLine();
         md.AppendLine("| set | metric | starting fusion | held out (cross-validated) | fitted, in sample |");
         md.AppendLine("|---|---|---:|---:|---:|");
-        md.AppendLine($"| dev set | R@10 | {F(f.DefaultDevRecall)} | {F(f.HeldOutDevRecall)} | {F(f.FittedDevRecall)} |");
-        md.AppendLine($"| composed | R@1 | {F(f.DefaultComposedR1)} | {F(f.HeldOutComposedR1)} | {F(f.FittedComposedR1)} |");
+        foreach (var set in f.Sets)
+            md.AppendLine($"| {set.Name} | {set.Metric} | {F(set.Current)} | {F(set.HeldOut)} | {F(set.InSample)} |");
         md.AppendLine().AppendLine("| parameter | starting | fitted |").AppendLine("|---|---:|---:|");
         foreach (var (name, a, b) in new (string, object, object)[]
         {
@@ -103,8 +103,11 @@ public static class FitFusionCommand
             ("image vector", start.ImageVectorWeight, fitted.ImageVectorWeight),
             ("photo", start.PhotoWeight, fitted.PhotoWeight),
             ("photo text", start.PhotoTextWeight, fitted.PhotoTextWeight),
+            ("caption", start.CaptionWeight, fitted.CaptionWeight),
+            ("ruled-out penalty", start.RuledOutPenalty, fitted.RuledOutPenalty),
             ("text share (early)", start.TextShare, fitted.TextShare),
             ("photo neighbourhood", start.PhotoNeighbourhood, fitted.PhotoNeighbourhood),
+            ("same photo (set by measurement, not fitted)", start.SamePhoto, fitted.SamePhoto),
             ("photo + words", start.ComposedFusion.ToString().ToLowerInvariant(), fitted.ComposedFusion.ToString().ToLowerInvariant()),
         })
             md.AppendLine($"| {name} | {a} | {b} |");

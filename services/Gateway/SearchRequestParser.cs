@@ -21,7 +21,7 @@ public static class SearchRequestParser
 
     private static readonly string[] JsonFormFields = ["k", "filter", "explain", "weights", "minScore", "diversity", "boosts", "personalisation"];
 
-    private static readonly string[] WeightFields = ["lexical", "title", "fuzzy", "textVector", "imageVector", "photo", "photoText", "textShare"];
+    private static readonly string[] WeightFields = ["lexical", "title", "fuzzy", "textVector", "imageVector", "photo", "photoText", "caption", "textShare"];
 
     private static readonly string[] BoostFields = ["inStock", "margin", "new"];
 
@@ -155,6 +155,7 @@ public static class SearchRequestParser
             ImageVector = Number(weights, "imageVector", 0, SignalWeights.Max, "weights."),
             Photo = Number(weights, "photo", 0, SignalWeights.Max, "weights."),
             PhotoText = Number(weights, "photoText", 0, SignalWeights.Max, "weights."),
+            Caption = Number(weights, "caption", 0, SignalWeights.Max, "weights."),
             TextShare = Number(weights, "textShare", 0, 1, "weights."),
         };
     }

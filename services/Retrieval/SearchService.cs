@@ -49,8 +49,29 @@ public sealed record FusionOptions
     /// </summary>
     public int PhotoNeighbourhood { get; init; } = 50;
 
-    /// <summary>For a photo with words, products whose image is this close to the photo (cosine) are the photo's own product: the words ask for another.</summary>
-    public double SamePhoto { get; init; } = 0.98;
+    /// <summary>
+    /// For a photo with words, products whose image is this close to the photo (cosine) are the photo's own product:
+    /// the words ask for another. Measured on the demo catalog with shopping-clip: a catalog picture re-encoded as
+    /// JPEG (quality 60 to 90) or scaled to half scores at least 0.997 against itself, while variants (a mirrored
+    /// magnifying glass, a padlock with its key, eleven o'clock beside one o'clock) score up to 0.993, and must stay.
+    /// A cropped photo (0.96 to 0.996) may not be recognised as the product's own.
+    /// </summary>
+    public double SamePhoto { get; init; } = 0.997;
+
+    /// <summary>
+    /// For a photo with words: weight of the list that reads the words in the photo's context, BM25 over the words
+    /// and the titles of the photo's nearest product ("open" + a folder's photo reads "open", then "file folder").
+    /// </summary>
+    public double CaptionWeight { get; init; } = 1.0;
+
+    /// <summary>In the caption list, the weight of each word of the photo's nearest product's titles (the shopper's own words weigh 1).</summary>
+    public double CaptionTermWeight { get; init; } = 0.5;
+
+    /// <summary>
+    /// The share of its score a hit loses when its title holds a word the query rules out ("flat, no heel", "without
+    /// the face"): 0.5 halves it.
+    /// </summary>
+    public double RuledOutPenalty { get; init; } = 0.5;
 
     /// <summary>How much a shopper's taste may raise a hit's score by default (a fraction; a request may ask up to 0.5).</summary>
     public double Personalisation { get; init; } = 0.2;
@@ -97,6 +118,7 @@ public sealed record FusionOptions
         ImageVector = asked?.ImageVector ?? ImageVectorWeight,
         Photo = asked?.Photo ?? PhotoWeight,
         PhotoText = asked?.PhotoText ?? PhotoTextWeight,
+        Caption = asked?.Caption ?? CaptionWeight,
         TextShare = asked?.TextShare ?? TextShare,
     };
 }
@@ -142,7 +164,7 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
     /// </summary>
     public async Task<SearchResult> SearchAsync(SearchQuery query, ShopperTaste? taste, CancellationToken cancellationToken = default)
     {
-        var (gathered, payloads, mode, photo) = await GatherAsync(query, everySignal: false, cancellationToken);
+        var (gathered, payloads, mode, photo, ruledOut) = await GatherAsync(query, everySignal: false, cancellationToken);
         var lists = Gate(gathered, photo, fusion.PhotoNeighbourhood, fusion.SamePhoto).ToList();
         var ideal = lists.Where(l => l.Items.Count > 0).Sum(l => Math.Max(0, l.Weight)) / (fusion.RankConstant + 1);
         var fused = RankFusion.Fuse(lists, fusion.RankConstant);
@@ -152,6 +174,7 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
         fused = [.. fused.Where(c => products.ContainsKey(c.Id))];
 
         var explanations = fused.ToDictionary(c => c.Id, c => c.Signals.Select(s => new SignalExplanation(s.Signal, s.Rank, s.Score, s.Weight, s.Contribution / Math.Max(ideal, 1e-12))).ToList());
+        Demote(fused, ruledOut, fusion.RuledOutPenalty, explanations);
         var needVectors = taste is not null || query.Diversity > 0;
         var vectors = needVectors
             ? await index.GetProductsAsync([.. fused.Take(Math.Max(query.K * 4, fusion.MinCandidates)).Select(c => c.Id)], withVectors: true, cancellationToken)
@@ -173,7 +196,9 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
 
     /// <summary>What a query's signals ranked, before fusion: the lists (with the weights they fuse at) and the hits' payloads.</summary>
     /// <param name="Photo">For a photo with words: the photo's nearest products by image, which gate the lists (see <see cref="Gate"/>).</param>
-    public sealed record Gathered(List<RankedList> Lists, Dictionary<string, string> Payloads, FusionMode? Mode, IReadOnlyList<ProductScore>? Photo = null);
+    /// <param name="RuledOut">Candidates whose titles hold a word the query rules out ("no heel"): they are demoted.</param>
+    public sealed record Gathered(List<RankedList> Lists, Dictionary<string, string> Payloads, FusionMode? Mode, IReadOnlyList<ProductScore>? Photo = null,
+        IReadOnlySet<string>? RuledOut = null);
 
     /// <summary>
     /// A photo with words asks for something like the photo: every list keeps only the photo's
@@ -199,10 +224,11 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
         var weights = fusion.Resolve(query.Weights);
         var candidates = Math.Max(query.K * 4, fusion.MinCandidates);
         var filter = ProductFilters.ToStoreFilter(query.Filter);
-        var text = string.IsNullOrWhiteSpace(query.Text) ? null : query.Text;
+        var typed = string.IsNullOrWhiteSpace(query.Text) ? null : query.Text;
+        var (text, ruledOut) = await RuleOutAsync(typed, query.Image is not null, filter, cancellationToken);
         var textVector = text is null ? null : encoder.EncodeTextAsync(text, cancellationToken);
         var photoVector = query.Image is null ? null : encoder.EncodeImageAsync(query.Image, cancellationToken);
-        FusionMode? mode = text is not null && query.Image is not null ? query.Fusion ?? fusion.ComposedFusion : null;
+        FusionMode? mode = typed is not null && query.Image is not null ? query.Fusion ?? fusion.ComposedFusion : null;
 
         var payloads = new Dictionary<string, string>(StringComparer.Ordinal);
         var lists = new List<RankedList>();
@@ -226,8 +252,8 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
         }
         if (mode == FusionMode.Early)
         {
-            var share = weights.TextShare!.Value;
-            var combined = ShopperState.Unit(Combine(await photoVector!, 1 - share, await textVector!, share))
+            var share = textVector is null ? 0 : weights.TextShare!.Value;
+            var combined = textVector is null ? await photoVector! : ShopperState.Unit(Combine(await photoVector!, 1 - share, await textVector, share))
                 ?? throw new ArgumentException("the photo and the words cancel out: their combined query vector is zero");
             await Add("composed-image", weights.Photo, Nearest(ProductIndex.ImageVector, combined), "similarity");
             await Add("composed-text", weights.PhotoText, Nearest(ProductIndex.TextVector, combined), "similarity");
@@ -259,13 +285,69 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
                 photo = [.. nearest.Select(h => new ProductScore(h.Id, h.Score))];
             }
             gate = photo;
+            if (photo.Count > 0)
+            {
+                var caption = Titles(ProductIndex.ReadPayload(payloads[photo[0].ProductId]).Product);
+                var terms = LexicalTerms.Query(text ?? "", string.Join(' ', caption), (float)fusion.CaptionTermWeight, ruledOut);
+                await Add("caption", weights.Caption, () => index.SearchLexicalAsync(terms, candidates, filter, cancellationToken).AsTask(), "bm25");
+            }
         }
-        return new Gathered(lists, payloads, mode, gate);
+        var demoted = ruledOut is null ? null : RuledOut(payloads, ruledOut);
+        return new Gathered(lists, payloads, mode, gate, demoted);
+    }
+
+    /// <summary>
+    /// The words to search for and the words they rule out (null when none): "flat, no heel" searches "flat" and
+    /// rules out "heel". Words that name a product as typed ("No Entry", "Hourglass Not Done": a title holds them
+    /// all) are searched as typed; words that only rule out are searched as typed too, unless a photo says what to
+    /// look for.
+    /// </summary>
+    private async Task<(string? Text, string? RuledOut)> RuleOutAsync(string? typed, bool photo, Filter? filter, CancellationToken cancellationToken)
+    {
+        var (kept, ruledOut) = QueryNegation.Split(typed);
+        if (typed is null || ruledOut.Length == 0 || TextTokens.OfQuery(ruledOut).Count == 0)
+            return (typed, null);
+        if (TextTokens.OfQuery(kept).Count == 0 && !photo)
+            return (typed, null);
+        if ((await index.TitleMatchesAsync(typed, 1, filter, cancellationToken)).Count > 0)
+            return (typed, null);
+        return (TextTokens.OfQuery(kept).Count == 0 ? null : kept, ruledOut);
+    }
+
+    /// <summary>A product's titles: its title and any <c>title_xx</c> attribute (its title in another language).</summary>
+    private static IEnumerable<string> Titles(ProductInfo product) =>
+        (product.Attributes ?? new Dictionary<string, string>()).Where(a => a.Key.StartsWith("title_", StringComparison.Ordinal)).Select(a => a.Value).Prepend(product.Title);
+
+    /// <summary>The candidates whose titles hold a word of <paramref name="ruledOut"/>.</summary>
+    private static HashSet<string> RuledOut(Dictionary<string, string> payloads, string ruledOut)
+    {
+        var words = TextTokens.OfQuery(ruledOut).ToHashSet(StringComparer.Ordinal);
+        return payloads.Where(p => Titles(ProductIndex.ReadPayload(p.Value).Product).Any(t => TextTokens.Of(t).Any(words.Contains)))
+            .Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>Lowers each ruled-out candidate's score by <paramref name="penalty"/> of it.</summary>
+    public static void Demote(List<FusedCandidate> fused, IReadOnlySet<string>? ruledOut, double penalty, Dictionary<string, List<SignalExplanation>>? explanations = null)
+    {
+        if (ruledOut is not { Count: > 0 } || penalty <= 0)
+            return;
+        foreach (var candidate in fused.Where(c => ruledOut.Contains(c.Id)))
+        {
+            var loss = candidate.Score * penalty;
+            candidate.Score -= loss;
+            explanations?[candidate.Id].Add(new SignalExplanation("ruled-out", null, 1, penalty, -loss));
+        }
     }
 
     /// <summary>The product ids the lists fuse to, best first, at <paramref name="rankConstant"/>: the order <see cref="SearchAsync"/> serves (without personalisation and boosts).</summary>
-    public static IEnumerable<string> FusedOrder(IEnumerable<RankedList> lists, int rankConstant) =>
-        RankFusion.Fuse(lists, rankConstant).Select(c => c.Id);
+    public static IEnumerable<string> FusedOrder(IEnumerable<RankedList> lists, int rankConstant, IReadOnlySet<string>? ruledOut = null, double penalty = 0)
+    {
+        var fused = RankFusion.Fuse(lists, rankConstant);
+        if (ruledOut is not { Count: > 0 } || penalty <= 0)
+            return fused.Select(c => c.Id);
+        Demote(fused, ruledOut, penalty);
+        return fused.OrderByDescending(c => c.Score).ThenBy(c => c.Id, StringComparer.Ordinal).Select(c => c.Id);
+    }
 
     private static float[] Combine(float[] a, double wa, float[] b, double wb)
     {

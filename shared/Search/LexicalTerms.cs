@@ -134,6 +134,22 @@ public static class LexicalTerms
     }
 
     /// <summary>
+    /// A query in context: the shopper's words at weight 1, the words of <paramref name="context"/> (what a photo shows,
+    /// named by its nearest product's titles) at <paramref name="contextWeight"/>, and no term of
+    /// <paramref name="ruledOut"/> at all. "open" with a photo of a file folder asks for "open" first, "file folder" after.
+    /// </summary>
+    public static SparseVector Query(string query, string context, float contextWeight, string? ruledOut = null)
+    {
+        var excluded = TextTokens.OfQuery(ruledOut).Select(TermId).ToHashSet();
+        var weights = new Dictionary<uint, float>();
+        foreach (var term in TextTokens.OfQuery(context).Select(TermId).Where(t => !excluded.Contains(t)))
+            weights[term] = contextWeight;
+        foreach (var term in TextTokens.OfQuery(query).Select(TermId).Where(t => !excluded.Contains(t)))
+            weights[term] = Math.Max(1f, weights.GetValueOrDefault(term));
+        return new SparseVector([.. weights.Keys], [.. weights.Values]);
+    }
+
+    /// <summary>
     /// The least title-space score of a product whose title holds every term of <paramref name="query"/>: its term count.
     /// </summary>
     /// <remarks>

@@ -121,10 +121,13 @@ public sealed class ProductIndex(IVectorStore store, ProductIndex.Settings setti
     }
 
     /// <summary>The best <paramref name="limit"/> products for <paramref name="query"/> by BM25, best first; only products sharing a term, with payloads.</summary>
-    public async ValueTask<IReadOnlyList<ScoredPoint>> SearchLexicalAsync(string query, int limit, Filter? filter = null, CancellationToken cancellationToken = default)
+    public ValueTask<IReadOnlyList<ScoredPoint>> SearchLexicalAsync(string query, int limit, Filter? filter = null, CancellationToken cancellationToken = default) =>
+        SearchLexicalAsync(LexicalTerms.Query(query), limit, filter, cancellationToken);
+
+    /// <summary>The best <paramref name="limit"/> products by BM25 for weighted query terms (see <see cref="LexicalTerms.Query(string, string, float, string?)"/>).</summary>
+    public async ValueTask<IReadOnlyList<ScoredPoint>> SearchLexicalAsync(SparseVector terms, int limit, Filter? filter = null, CancellationToken cancellationToken = default)
     {
         await EnsureCollectionAsync(cancellationToken);
-        var terms = LexicalTerms.Query(query);
         if (terms.Indices.Length == 0)
             return [];
         return await store.SearchSparseAsync(settings.Collection, new SparseSearchRequest(LexicalVector, terms, limit) { Filter = filter }, cancellationToken);

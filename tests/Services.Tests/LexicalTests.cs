@@ -60,6 +60,48 @@ public sealed class LexicalTests : IDisposable
         Assert.Empty(TextTokens.Trigrams("red mug", minLength: 4));
     }
 
+    [Theory]
+    [InlineData("flat, no heel", "flat,", "heel")]
+    [InlineData("the whole cat, not just the face", "the whole cat,", "face")]
+    [InlineData("without the face", "", "face")]
+    [InlineData("boots without laces but with a zip", "boots a zip", "laces")]
+    [InlineData("sneakers that aren't white", "sneakers that", "white")]
+    [InlineData("要整匹马，不只是马头", "要整匹马，", "马头")]
+    [InlineData("红色的 不要辣的", "红色的", "辣的")]
+    [InlineData("无线耳机", "无线耳机", "")]
+    [InlineData("red running shoes", "red running shoes", "")]
+    public void Negations_split_what_is_asked_from_what_is_ruled_out(string text, string kept, string ruledOut)
+    {
+        Assert.Equal((kept, ruledOut), QueryNegation.Split(text));
+    }
+
+    [Fact]
+    public void A_query_in_context_weighs_the_shoppers_words_over_the_context_and_drops_what_is_ruled_out()
+    {
+        var terms = LexicalTerms.Query("open", "File Folder", 0.5f);
+        var weights = terms.Indices.Zip(terms.Values).ToDictionary(p => p.First, p => p.Second);
+        Assert.Equal(1f, weights[LexicalTerms.TermId("open")]);
+        Assert.Equal(0.5f, weights[LexicalTerms.TermId("file")]);
+        Assert.Equal(0.5f, weights[LexicalTerms.TermId("folder")]);
+
+        // A word both typed and in the context counts as typed; a ruled-out word is in neither.
+        terms = LexicalTerms.Query("full moon", "Full Moon Face", 0.5f, ruledOut: "face");
+        weights = terms.Indices.Zip(terms.Values).ToDictionary(p => p.First, p => p.Second);
+        Assert.Equal(1f, weights[LexicalTerms.TermId("full")]);
+        Assert.False(weights.ContainsKey(LexicalTerms.TermId("face")));
+    }
+
+    [Fact]
+    public async Task Words_in_a_photos_context_find_the_variant_the_words_ask_for()
+    {
+        await AddAsync("folder", "File Folder");
+        await AddAsync("open-folder", "Open File Folder");
+        await AddAsync("open-book", "Open Book");
+        var hits = await Index.SearchLexicalAsync(LexicalTerms.Query("open", "File Folder", 0.5f), 10);
+        Assert.Equal("open-folder", hits[0].Id);
+        Assert.Equal(["folder", "open-book", "open-folder"], hits.Select(h => h.Id).Order());
+    }
+
     [Fact]
     public async Task Plurals_and_inflections_find_the_singular_title()
     {

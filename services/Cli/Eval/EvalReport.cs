@@ -104,10 +104,7 @@ public static class ReportWriter
             fusion_cross_validation = r.Fit is not { } fit ? null : new
             {
                 folds = fit.Folds,
-                dev_queries = fit.DevQueries,
-                composed_queries = fit.ComposedQueries,
-                dev_recall_at_k = new { current = Round(fit.DefaultDevRecall), held_out = Round(fit.HeldOutDevRecall), in_sample = Round(fit.FittedDevRecall) },
-                composed_recall_at_1 = new { current = Round(fit.DefaultComposedR1), held_out = Round(fit.HeldOutComposedR1), in_sample = Round(fit.FittedComposedR1) },
+                sets = fit.Sets.Select(s => new { name = s.Name, metric = s.Metric, queries = s.Queries, current = Round(s.Current), held_out = Round(s.HeldOut), in_sample = Round(s.InSample) }),
             },
             recommendation = r.Recommendation is not { } reco ? null : new
             {
@@ -176,8 +173,8 @@ public static class ReportWriter
             md.AppendLine($"The package's fusion as it is, against a fusion fitted to the judged queries ({fitted.Folds}-fold: each fold ranked by a fit to the others).").AppendLine();
             md.AppendLine("| set | metric | current fusion | fitted, held out | fitted, in sample |");
             md.AppendLine("|---|---|---:|---:|---:|");
-            md.AppendLine($"| dev set ({fitted.DevQueries}) | R@{r.K} | {F(fitted.DefaultDevRecall)} | {F(fitted.HeldOutDevRecall)} | {F(fitted.FittedDevRecall)} |");
-            md.AppendLine($"| composed ({fitted.ComposedQueries}) | R@1 | {F(fitted.DefaultComposedR1)} | {F(fitted.HeldOutComposedR1)} | {F(fitted.FittedComposedR1)} |");
+            foreach (var set in fitted.Sets)
+                md.AppendLine($"| {set.Name} ({set.Queries}) | {set.Metric} | {F(set.Current)} | {F(set.HeldOut)} | {F(set.InSample)} |");
             md.AppendLine();
         }
 
@@ -281,8 +278,8 @@ public static class ReportWriter
         {
             var table2 = new Table().Border(TableBorder.Simple).Title($"fusion, {fit.Folds}-fold cross-validated");
             table2.AddColumns("set", "metric", "current", "fitted, held out", "fitted, in sample");
-            table2.AddRow($"dev set ({fit.DevQueries})", $"R@{r.K}", F(fit.DefaultDevRecall), F(fit.HeldOutDevRecall), F(fit.FittedDevRecall));
-            table2.AddRow($"composed ({fit.ComposedQueries})", "R@1", F(fit.DefaultComposedR1), F(fit.HeldOutComposedR1), F(fit.FittedComposedR1));
+            foreach (var set in fit.Sets)
+                table2.AddRow($"{set.Name} ({set.Queries})", set.Metric, F(set.Current), F(set.HeldOut), F(set.InSample));
             AnsiConsole.Write(table2);
         }
         if (r.Recommendation is { } recommendation)

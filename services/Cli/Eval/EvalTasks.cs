@@ -112,6 +112,31 @@ public static class EvalTasks
             EvalData.Spread(queries, limit), queries.Count);
     }
 
+    /// <summary>
+    /// The composed set again with each photo as a shopper would send it: the catalog picture flattened on white,
+    /// scaled to 80 % and saved as a JPEG of quality 75 (written under <paramref name="folder"/>), so it is no longer
+    /// the catalog's own file.
+    /// </summary>
+    public static EvalTask FromComposedAsShopperPhotos(IReadOnlyList<ComposedQuery> composed, string folder, int? limit)
+    {
+        Directory.CreateDirectory(folder);
+        var queries = new List<EvalQuery>();
+        foreach (var c in composed)
+        {
+            var path = Path.Combine(folder, c.Image + ".jpg");
+            if (!File.Exists(path))
+            {
+                using var image = NetVips.Image.NewFromFile(c.ImagePath);
+                using var flat = image.HasAlpha() ? image.Flatten([255, 255, 255]) : image.Copy();
+                using var smaller = flat.Resize(0.8);
+                smaller.Jpegsave(path, q: 75);
+            }
+            queries.Add(new EvalQuery($"{path}\n{c.Modifier}", c.Relevant, c.Note));
+        }
+        return new EvalTask("composed-jpeg", "the composed set with each photo re-encoded as a shopper's JPEG (80 % scale, quality 75): not the catalog's own file", QueryKind.Composed,
+            EvalData.Spread(queries, limit), queries.Count);
+    }
+
     /// <summary>The photo path and the words of a composed query.</summary>
     public static (string ImagePath, string Words) SplitComposed(string query)
     {

@@ -5,15 +5,20 @@ using Platform.Retrieval;
 
 namespace Platform.Cli.Eval;
 
-/// <summary>Held-out and in-sample figures of a fit, against the fusion it started from, on the same queries.</summary>
-public sealed record FitFigures(int DevQueries, int ComposedQueries, int Folds,
-    double DefaultDevRecall, double HeldOutDevRecall, double FittedDevRecall,
-    double DefaultComposedR1, double HeldOutComposedR1, double FittedComposedR1);
+/// <summary>One judged set's figures in a fit: its metric under the starting fusion, held out, and in sample.</summary>
+public sealed record FitSet(string Name, string Metric, int Queries, double Current, double HeldOut, double InSample);
+
+/// <summary>Held-out and in-sample figures of a fit, against the fusion it started from, on the same queries, set by set.</summary>
+public sealed record FitFigures(int Folds, IReadOnlyList<FitSet> Sets)
+{
+    public FitSet? this[string name] => Sets.FirstOrDefault(s => s.Name == name);
+}
 
 /// <summary>
 /// Fits the fusion (the signals' weights, the rank constant, early or late fusion for a photo with words and the words'
-/// share in early fusion) to judged queries: the dev set's natural queries (scored by recall@10) and the composed set
-/// (scored by recall@1), the two means added. Each query's signal lists are gathered once from the real
+/// share in early fusion) to judged queries: the dev set's natural queries (scored by recall@10), the composed set
+/// (scored by recall@1) and misspelt titles (recall@1: a typo must not cost the product its first place), the means
+/// added. Each query's signal lists are gathered once from the real
 /// <see cref="SearchService"/> with every signal on; a candidate fusion re-fuses them, which gives exactly the ranking
 /// the service would serve with it. The search is coordinate descent over a grid from the starting fusion, to a fixed
 /// point. The reported number is held out: k-fold cross-validation, each fold's queries ranked by a fusion fitted on
@@ -23,8 +28,17 @@ public sealed class FusionFitter(SearchService search, FusionOptions start, int 
 {
     private static readonly double[] Shares = [0.2, 0.35, 0.5, 0.65, 0.8];
 
-    private sealed record Case(bool Composed, IReadOnlySet<string> Relevant, List<RankedList> Text, List<RankedList>? Late, Dictionary<double, List<RankedList>>? Early,
-        IReadOnlyList<ProductScore>? Photo = null);
+    public const string DevSet = "dev set", ComposedSet = "composed", TypoSet = "titles-typo";
+
+    /// <summary>How many misspelt titles the fit uses (spread evenly over the task): enough to hold typo tolerance, few enough to stay quick.</summary>
+    public const int TypoSample = 200;
+
+    /// <summary>The misspelt-title queries a fit uses, from the catalog's titles.</summary>
+    public static IReadOnlyList<EvalQuery> Typos(IReadOnlyList<CatalogProduct> catalog) =>
+        EvalData.Spread(EvalTasks.FromTitles(catalog, null).Single(t => t.Name == TypoSet).Queries, TypoSample);
+
+    private sealed record Case(string Set, int Cutoff, IReadOnlySet<string> Relevant, List<RankedList> Text, List<RankedList>? Late, Dictionary<double, List<RankedList>>? Early,
+        IReadOnlyList<ProductScore>? Photo = null, IReadOnlySet<string>? RuledOut = null);
 
     private sealed record Parameter(string Name, double[] Grid, Func<FusionOptions, double> Get, Func<FusionOptions, double, FusionOptions> Set);
 
@@ -38,6 +52,8 @@ public sealed class FusionFitter(SearchService search, FusionOptions start, int 
         new("imageVector", [0, 0.25, 0.5, 1, 2], o => o.ImageVectorWeight, (o, v) => o with { ImageVectorWeight = v }),
         new("photo", [0.5, 1, 2, 4, 8], o => o.PhotoWeight, (o, v) => o with { PhotoWeight = v }),
         new("photoText", [0, 0.25, 0.5, 1], o => o.PhotoTextWeight, (o, v) => o with { PhotoTextWeight = v }),
+        new("caption", [0, 0.5, 1, 2, 4], o => o.CaptionWeight, (o, v) => o with { CaptionWeight = v }),
+        new("ruledOutPenalty", [0, 0.25, 0.5, 0.75], o => o.RuledOutPenalty, (o, v) => o with { RuledOutPenalty = v }),
         new("textShare", Shares, o => o.TextShare, (o, v) => o with { TextShare = v }),
         new("photoNeighbourhood", [0, 10, 20, 50, 100, 200], o => o.PhotoNeighbourhood, (o, v) => o with { PhotoNeighbourhood = (int)v }),
         new("early", [0, 1], o => o.ComposedFusion == FusionMode.Early ? 1 : 0, (o, v) => o with { ComposedFusion = v > 0 ? FusionMode.Early : FusionMode.Late }),
@@ -46,13 +62,17 @@ public sealed class FusionFitter(SearchService search, FusionOptions start, int 
     private readonly List<Case> _cases = [];
 
     /// <summary>Gathers every query's signal lists once (the slow part: encoding and searching).</summary>
-    public async Task GatherAsync(IReadOnlyList<EvalQuery> devset, IReadOnlyList<ComposedQuery> composed, Action<int> progress, CancellationToken ct)
+    public async Task GatherAsync(IReadOnlyList<EvalQuery> devset, IReadOnlyList<ComposedQuery> composed, IReadOnlyList<EvalQuery> typos,
+        Action<int> progress, CancellationToken ct)
     {
-        foreach (var query in devset)
+        foreach (var (set, cutoff, queries) in new[] { (DevSet, k, devset), (TypoSet, 1, typos) })
         {
-            var gathered = await search.GatherAsync(new SearchQuery { Text = query.Query, K = 100 }, everySignal: true, ct);
-            _cases.Add(new Case(false, query.Relevant, gathered.Lists, null, null));
-            progress(1);
+            foreach (var query in queries)
+            {
+                var gathered = await search.GatherAsync(new SearchQuery { Text = query.Query, K = 100 }, everySignal: true, ct);
+                _cases.Add(new Case(set, cutoff, query.Relevant, gathered.Lists, null, null, RuledOut: gathered.RuledOut));
+                progress(1);
+            }
         }
         foreach (var query in composed)
         {
@@ -67,8 +87,8 @@ public sealed class FusionFitter(SearchService search, FusionOptions start, int 
                 }, everySignal: true, ct);
                 early[share] = [.. lists.Lists.Where(l => l.Signal.StartsWith("composed-", StringComparison.Ordinal))];
             }
-            var text = late.Lists.Where(l => l.Signal is "lexical" or "title" or "fuzzy").ToList();
-            _cases.Add(new Case(true, query.Relevant, text, [.. late.Lists.Where(l => !text.Contains(l))], early, late.Photo));
+            var text = late.Lists.Where(l => l.Signal is "lexical" or "title" or "fuzzy" or "caption").ToList();
+            _cases.Add(new Case(ComposedSet, 1, query.Relevant, text, [.. late.Lists.Where(l => !text.Contains(l))], early, late.Photo, late.RuledOut));
             progress(1);
         }
     }
@@ -76,28 +96,22 @@ public sealed class FusionFitter(SearchService search, FusionOptions start, int 
     /// <summary>Fits on every query (the fusion to ship) and cross-validates with <paramref name="folds"/> folds (the number to report).</summary>
     public (FusionOptions Fitted, FitFigures Figures) Fit(int folds)
     {
-        var dev = _cases.Where(c => !c.Composed).ToList();
-        var composed = _cases.Where(c => c.Composed).ToList();
-        var heldOutDev = new double[dev.Count];
-        var heldOutComposed = new double[composed.Count];
+        // Each set is dealt into folds on its own, so every fold holds its share of every set.
+        var sets = _cases.GroupBy(c => c.Set).Select(g => (Name: g.Key, Cases: g.ToList())).ToList();
+        var heldOut = sets.ToDictionary(s => s.Name, s => new double[s.Cases.Count]);
         for (var fold = 0; fold < folds; fold++)
         {
             var f = fold;
-            var train = dev.Where((_, i) => i % folds != f).Concat(composed.Where((_, i) => i % folds != f)).ToList();
-            var fitted = Descend(train);
-            for (var i = f; i < dev.Count; i += folds)
-                heldOutDev[i] = Score(fitted, dev[i]);
-            for (var i = f; i < composed.Count; i += folds)
-                heldOutComposed[i] = Score(fitted, composed[i]);
+            var fitted = Descend([.. sets.SelectMany(s => s.Cases.Where((_, i) => i % folds != f))]);
+            foreach (var (name, cases) in sets)
+                for (var i = f; i < cases.Count; i += folds)
+                    heldOut[name][i] = Score(fitted, cases[i]);
         }
         var final = Descend(_cases);
-        var figures = new FitFigures(dev.Count, composed.Count, folds,
-            Mean(dev, c => Score(start, c)), heldOutDev.DefaultIfEmpty().Average(), Mean(dev, c => Score(final, c)),
-            Mean(composed, c => Score(start, c)), heldOutComposed.DefaultIfEmpty().Average(), Mean(composed, c => Score(final, c)));
+        var figures = new FitFigures(folds, [.. sets.Select(s => new FitSet(s.Name, $"R@{s.Cases[0].Cutoff}", s.Cases.Count,
+            s.Cases.Average(c => Score(start, c)), heldOut[s.Name].Average(), s.Cases.Average(c => Score(final, c))))]);
         return (final, figures);
     }
-
-    private static double Mean(List<Case> cases, Func<Case, double> score) => cases.Count == 0 ? 0 : cases.Average(score);
 
     /// <summary>Coordinate descent from the starting fusion: each parameter in turn takes its grid value that scores best (a tie keeps the current), until a round changes nothing.</summary>
     private FusionOptions Descend(List<Case> cases)
@@ -125,31 +139,14 @@ public sealed class FusionFitter(SearchService search, FusionOptions start, int 
         return current;
     }
 
-    /// <summary>The dev set's mean recall@k plus the composed set's mean recall@1.</summary>
-    private double Objective(FusionOptions options, List<Case> cases)
-    {
-        double dev = 0, composed = 0;
-        int devCount = 0, composedCount = 0;
-        foreach (var c in cases)
-        {
-            if (c.Composed)
-            {
-                composed += Score(options, c);
-                composedCount++;
-            }
-            else
-            {
-                dev += Score(options, c);
-                devCount++;
-            }
-        }
-        return (devCount == 0 ? 0 : dev / devCount) + (composedCount == 0 ? 0 : composed / composedCount);
-    }
+    /// <summary>The sum over the judged sets of each set's mean score.</summary>
+    private double Objective(FusionOptions options, List<Case> cases) =>
+        cases.GroupBy(c => c.Set).Sum(g => g.Average(c => Score(options, c)));
 
     private double Score(FusionOptions options, Case c)
     {
-        var ranked = SearchService.FusedOrder(Lists(options, c), options.RankConstant).Take(k).ToList();
-        return EvalMetrics.RecallAt(ranked, c.Relevant, c.Composed ? 1 : k);
+        var ranked = SearchService.FusedOrder(Lists(options, c), options.RankConstant, c.RuledOut, options.RuledOutPenalty).Take(k).ToList();
+        return EvalMetrics.RecallAt(ranked, c.Relevant, c.Cutoff);
     }
 
     private static IEnumerable<RankedList> Lists(FusionOptions options, Case c)
@@ -164,10 +161,11 @@ public sealed class FusionFitter(SearchService search, FusionOptions start, int 
             "image-vector" => weights.ImageVector!.Value,
             "photo" or "composed-image" => weights.Photo!.Value,
             "photo-text" or "composed-text" => weights.PhotoText!.Value,
+            "caption" => weights.Caption!.Value,
             _ => 0,
         };
         var lists = c.Text.AsEnumerable();
-        if (c.Composed)
+        if (c.Set == ComposedSet)
             lists = SearchService.Gate(lists.Concat(options.ComposedFusion == FusionMode.Early ? c.Early![options.TextShare] : c.Late!), c.Photo,
                 options.PhotoNeighbourhood, options.SamePhoto);
         return lists.Select(l => l with { Weight = Weight(l.Signal) });

@@ -36,6 +36,8 @@ public sealed record SignalWeights
     [Id(6)] public double? TextShare { get; init; }
     /// <summary>Typo tolerance: character trigrams of the query's longer words.</summary>
     [Id(7)] public double? Fuzzy { get; init; }
+    /// <summary>For a photo with words: BM25 over the words and the titles of the photo's nearest product.</summary>
+    [Id(8)] public double? Caption { get; init; }
 }
 
 /// <summary>Business boosts from product attributes: each weight 0 to <see cref="Max"/>, raising a product's score by at most that fraction.</summary>

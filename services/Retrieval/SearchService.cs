@@ -287,7 +287,7 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
             gate = photo;
             if (photo.Count > 0)
             {
-                var caption = Titles(ProductIndex.ReadPayload(payloads[photo[0].ProductId]).Product);
+                var caption = LexicalTerms.Titles(ProductIndex.ReadPayload(payloads[photo[0].ProductId]).Product);
                 var terms = LexicalTerms.Query(text ?? "", string.Join(' ', caption), (float)fusion.CaptionTermWeight, ruledOut);
                 await Add("caption", weights.Caption, () => index.SearchLexicalAsync(terms, candidates, filter, cancellationToken).AsTask(), "bm25");
             }
@@ -314,15 +314,11 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
         return (TextTokens.OfQuery(kept).Count == 0 ? null : kept, ruledOut);
     }
 
-    /// <summary>A product's titles: its title and any <c>title_xx</c> attribute (its title in another language).</summary>
-    private static IEnumerable<string> Titles(ProductInfo product) =>
-        (product.Attributes ?? new Dictionary<string, string>()).Where(a => a.Key.StartsWith("title_", StringComparison.Ordinal)).Select(a => a.Value).Prepend(product.Title);
-
     /// <summary>The candidates whose titles hold a word of <paramref name="ruledOut"/>.</summary>
     private static HashSet<string> RuledOut(Dictionary<string, string> payloads, string ruledOut)
     {
         var words = TextTokens.OfQuery(ruledOut).ToHashSet(StringComparer.Ordinal);
-        return payloads.Where(p => Titles(ProductIndex.ReadPayload(p.Value).Product).Any(t => TextTokens.Of(t).Any(words.Contains)))
+        return payloads.Where(p => LexicalTerms.Titles(ProductIndex.ReadPayload(p.Value).Product).Any(t => TextTokens.Of(t).Any(words.Contains)))
             .Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
     }
 

@@ -91,17 +91,16 @@ public static class LexicalTerms
     /// <summary>A product's titles (its title and any <c>title_xx</c> attribute) and its other short fields (category, attributes).</summary>
     private static (List<string> Titles, List<string?> Fields) Fields(ProductInfo product)
     {
-        var titles = new List<string> { product.Title };
         var fields = new List<string?> { product.Category };
-        foreach (var (key, value) in product.Attributes ?? new Dictionary<string, string>())
-        {
-            if (key.StartsWith("title_", StringComparison.Ordinal))
-                titles.Add(value);
-            else
-                fields.Add(value);
-        }
-        return (titles, fields);
+        fields.AddRange((product.Attributes ?? new Dictionary<string, string>()).Where(a => !IsTitle(a.Key)).Select(a => a.Value));
+        return ([.. Titles(product)], fields);
     }
+
+    /// <summary>A product's titles: its title and any <c>title_xx</c> attribute (its title in another language).</summary>
+    public static IEnumerable<string> Titles(ProductInfo product) =>
+        (product.Attributes ?? new Dictionary<string, string>()).Where(a => IsTitle(a.Key)).Select(a => a.Value).Prepend(product.Title);
+
+    private static bool IsTitle(string attribute) => attribute.StartsWith("title_", StringComparison.Ordinal);
 
     /// <summary>The lexical and title vectors of a document with these titles and other fields.</summary>
     public static (SparseVector Lexical, SparseVector Title) Of(IEnumerable<string> titles, IEnumerable<string?> otherFields, double averageLength = AverageLength)

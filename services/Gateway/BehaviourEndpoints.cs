@@ -104,12 +104,7 @@ public static class BehaviourEndpoints
     /// <summary>Every event's product is in the catalog; otherwise a 422 naming the events and products, and nothing is recorded.</summary>
     private static async Task RequireProductsAsync(IProductCatalog catalog, IReadOnlyList<Interaction> events, CancellationToken ct)
     {
-        var unknown = new List<string>();
-        foreach (var product in events.Select(e => e.ProductId).Distinct(StringComparer.Ordinal))
-        {
-            if (await catalog.GetAsync(product, ct) is null)
-                unknown.Add(product);
-        }
+        var unknown = await catalog.MissingAsync(events.Select(e => e.ProductId), ct);
         if (unknown.Count == 0)
             return;
         var named = events.Where(e => unknown.Contains(e.ProductId)).Take(10).Select(e => $"'{e.EventId}' (product '{e.ProductId}')");

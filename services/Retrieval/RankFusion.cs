@@ -19,12 +19,33 @@ public sealed record SignalContribution(
     [property: Id(4)] double Contribution);
 
 /// <summary>A fused candidate: its score, and what each signal gave it.</summary>
+/// <remarks>Reasons are text made only for the hits served (<see cref="Reasons"/>): fusing runs many times per
+/// query when weights are fitted, and most candidates are never shown.</remarks>
 public sealed class FusedCandidate(string id)
 {
+    private readonly List<RankedList> _sources = [];
+    private List<string>? _notes;
+
     public string Id { get; } = id;
     public double Score { get; set; }
     public List<SignalContribution> Signals { get; } = [];
-    public List<string> Reasons { get; } = [];
+
+    internal void Add(RankedList source, SignalContribution contribution)
+    {
+        _sources.Add(source);
+        Signals.Add(contribution);
+        Score += contribution.Contribution;
+    }
+
+    /// <summary>Adds a reason beyond the signals' own ("you often look at footwear").</summary>
+    public void Note(string reason) => (_notes ??= []).Add(reason);
+
+    /// <summary>Why the candidate is here: each signal's reason with its rank and score, then the notes.</summary>
+    public IReadOnlyList<string> Reasons() =>
+    [
+        .. Signals.Select((s, i) => $"{_sources[i].Reason} (#{s.Rank}, {_sources[i].ScoreName} {s.Score:0.000})"),
+        .. _notes ?? [],
+    ];
 }
 
 /// <summary>Weighted reciprocal-rank fusion: a candidate's score is the sum over lists of weight / (k + rank).</summary>
@@ -43,10 +64,7 @@ public static class RankFusion
                 rank++;
                 if (!fused.TryGetValue(item.ProductId, out var candidate))
                     fused[item.ProductId] = candidate = new FusedCandidate(item.ProductId);
-                var contribution = list.Weight / (rankConstant + rank);
-                candidate.Score += contribution;
-                candidate.Signals.Add(new SignalContribution(list.Signal, rank, item.Score, list.Weight, contribution));
-                candidate.Reasons.Add($"{list.Reason} (#{rank}, {list.ScoreName} {item.Score:0.000})");
+                candidate.Add(list, new SignalContribution(list.Signal, rank, item.Score, list.Weight, list.Weight / (rankConstant + rank)));
             }
         }
         return [.. fused.Values.OrderByDescending(c => c.Score).ThenBy(c => c.Id, StringComparer.Ordinal)];

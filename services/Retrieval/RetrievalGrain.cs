@@ -22,7 +22,7 @@ public sealed class RetrievalGrain(SearchService search, Recommender recommender
         if (query.Shopper is { } shopper)
             taste = await GrainFactory.GetGrain<IShopperGrain>(shopper).Taste();
         if (taste is null && query.Session is { } session)
-            taste = (await recommender.SessionProfileAsync(session)).Profile.Taste();
+            taste = (await recommender.SessionProfileAsync(session)).Taste();
         return await search.SearchAsync(query, taste);
     }
 

@@ -31,11 +31,17 @@ public sealed record FusionOptions
     public double PhotoWeight { get; init; } = 1.0;
 
     /// <summary>
-    /// Weight of the photo vs product-text embedding list (cross-modal; in early fusion, the combined vector's text
-    /// list). Off by default: rank fusion is flat near the top, and this weaker list would push a photo's own product
-    /// below ones merely ranked well in both.
+    /// For a photo with words: weight of the photo vs product-text embedding list (cross-modal; in early fusion, the
+    /// combined vector's text list). The photo's own product is not a hit there, so nothing it pushes down matters.
     /// </summary>
     public double PhotoTextWeight { get; init; } = 0;
+
+    /// <summary>
+    /// For a photo alone: weight of the photo vs product-text list. Off by default, so a photo alone ranks as
+    /// <c>POST /v1/search/image</c> does: rank fusion is flat near the top, and this weaker list pushes a photo's own
+    /// product below ones merely ranked well in both. No judged set of shoppers' own photos says it helps.
+    /// </summary>
+    public double PhotoAloneTextWeight { get; init; } = 0;
 
     /// <summary>In early fusion, the words' share of the combined query vector; the photo has the rest.</summary>
     public double TextShare { get; init; } = 0.5;
@@ -109,7 +115,8 @@ public sealed record FusionOptions
     public string ToJson() => System.Text.Json.JsonSerializer.Serialize(this, Json);
 
     /// <summary>The weights a request's own override, each field it leaves null taking these.</summary>
-    public SignalWeights Resolve(SignalWeights? asked) => new()
+    /// <param name="photoAlone">The query is a photo without words: the photo-text list weighs <see cref="PhotoAloneTextWeight"/>.</param>
+    public SignalWeights Resolve(SignalWeights? asked, bool photoAlone = false) => new()
     {
         Lexical = asked?.Lexical ?? LexicalWeight,
         Title = asked?.Title ?? TitleMatchWeight,
@@ -117,7 +124,7 @@ public sealed record FusionOptions
         TextVector = asked?.TextVector ?? TextVectorWeight,
         ImageVector = asked?.ImageVector ?? ImageVectorWeight,
         Photo = asked?.Photo ?? PhotoWeight,
-        PhotoText = asked?.PhotoText ?? PhotoTextWeight,
+        PhotoText = asked?.PhotoText ?? (photoAlone ? PhotoAloneTextWeight : PhotoTextWeight),
         Caption = asked?.Caption ?? CaptionWeight,
         TextShare = asked?.TextShare ?? TextShare,
     };
@@ -164,13 +171,13 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
     /// </summary>
     public async Task<SearchResult> SearchAsync(SearchQuery query, ShopperTaste? taste, CancellationToken cancellationToken = default)
     {
-        var (gathered, payloads, mode, photo, ruledOut) = await GatherAsync(query, everySignal: false, cancellationToken);
+        var (gathered, candidates, mode, photo, ruledOut) = await GatherAsync(query, everySignal: false, cancellationToken);
         var lists = Gate(gathered, photo, fusion.PhotoNeighbourhood, fusion.SamePhoto).ToList();
         var ideal = lists.Where(l => l.Items.Count > 0).Sum(l => Math.Max(0, l.Weight)) / (fusion.RankConstant + 1);
         var fused = RankFusion.Fuse(lists, fusion.RankConstant);
         foreach (var candidate in fused)
             candidate.Score = ideal > 0 ? candidate.Score / ideal : 0;
-        var products = fused.Where(c => payloads.ContainsKey(c.Id)).ToDictionary(c => c.Id, c => ProductIndex.ReadPayload(payloads[c.Id]).Product, StringComparer.Ordinal);
+        var products = fused.Where(c => candidates.Contains(c.Id)).ToDictionary(c => c.Id, c => candidates[c.Id], StringComparer.Ordinal);
         fused = [.. fused.Where(c => products.ContainsKey(c.Id))];
 
         var explanations = fused.ToDictionary(c => c.Id, c => c.Signals.Select(s => new SignalExplanation(s.Signal, s.Rank, s.Score, s.Weight, s.Contribution / Math.Max(ideal, 1e-12))).ToList());
@@ -197,8 +204,31 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
     /// <summary>What a query's signals ranked, before fusion: the lists (with the weights they fuse at) and the hits' payloads.</summary>
     /// <param name="Photo">For a photo with words: the photo's nearest products by image, which gate the lists (see <see cref="Gate"/>).</param>
     /// <param name="RuledOut">Candidates whose titles hold a word the query rules out ("no heel"): they are demoted.</param>
-    public sealed record Gathered(List<RankedList> Lists, Dictionary<string, string> Payloads, FusionMode? Mode, IReadOnlyList<ProductScore>? Photo = null,
+    public sealed record Gathered(List<RankedList> Lists, CandidateProducts Products, FusionMode? Mode, IReadOnlyList<ProductScore>? Photo = null,
         IReadOnlySet<string>? RuledOut = null);
+
+    /// <summary>The candidates' payloads as the store returned them, each read (parsed) at most once, when first asked for.</summary>
+    public sealed class CandidateProducts
+    {
+        private readonly Dictionary<string, string> _payloads = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, ProductInfo> _read = new(StringComparer.Ordinal);
+
+        public void Add(ScoredPoint hit) => _payloads.TryAdd(hit.Id, hit.Payload!);
+
+        public bool Contains(string id) => _payloads.ContainsKey(id);
+
+        public IEnumerable<string> Ids => _payloads.Keys;
+
+        public ProductInfo this[string id]
+        {
+            get
+            {
+                if (!_read.TryGetValue(id, out var product))
+                    _read[id] = product = ProductIndex.ReadPayload(_payloads[id]).Product;
+                return product;
+            }
+        }
+    }
 
     /// <summary>
     /// A photo with words asks for something like the photo: every list keeps only the photo's
@@ -221,16 +251,16 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
     /// </summary>
     public async Task<Gathered> GatherAsync(SearchQuery query, bool everySignal, CancellationToken cancellationToken = default)
     {
-        var weights = fusion.Resolve(query.Weights);
+        var typed = string.IsNullOrWhiteSpace(query.Text) ? null : query.Text;
+        var weights = fusion.Resolve(query.Weights, photoAlone: typed is null && query.Image is not null);
         var candidates = Math.Max(query.K * 4, fusion.MinCandidates);
         var filter = ProductFilters.ToStoreFilter(query.Filter);
-        var typed = string.IsNullOrWhiteSpace(query.Text) ? null : query.Text;
         var (text, ruledOut) = await RuleOutAsync(typed, query.Image is not null, filter, cancellationToken);
         var textVector = text is null ? null : encoder.EncodeTextAsync(text, cancellationToken);
         var photoVector = query.Image is null ? null : encoder.EncodeImageAsync(query.Image, cancellationToken);
         FusionMode? mode = typed is not null && query.Image is not null ? query.Fusion ?? fusion.ComposedFusion : null;
 
-        var payloads = new Dictionary<string, string>(StringComparer.Ordinal);
+        var products = new CandidateProducts();
         var lists = new List<RankedList>();
         async Task Add(string signal, double? weight, Func<Task<IReadOnlyList<ScoredPoint>>> search, string scoreName)
         {
@@ -238,7 +268,7 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
                 return;
             var hits = await search();
             foreach (var hit in hits)
-                payloads.TryAdd(hit.Id, hit.Payload!);
+                products.Add(hit);
             lists.Add(new RankedList(signal, weight ?? 0, [.. hits.Select(h => new ProductScore(h.Id, h.Score))], signal, scoreName));
         }
         Func<Task<IReadOnlyList<ScoredPoint>>> Nearest(string space, float[] vector) =>
@@ -281,19 +311,19 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
             {
                 var nearest = await index.SearchAsync(ProductIndex.ImageVector, await photoVector!, Math.Max(candidates, fusion.PhotoNeighbourhood), filter, cancellationToken);
                 foreach (var hit in nearest)
-                    payloads.TryAdd(hit.Id, hit.Payload!);
+                    products.Add(hit);
                 photo = [.. nearest.Select(h => new ProductScore(h.Id, h.Score))];
             }
             gate = photo;
             if (photo.Count > 0)
             {
-                var caption = LexicalTerms.Titles(ProductIndex.ReadPayload(payloads[photo[0].ProductId]).Product);
+                var caption = LexicalTerms.Titles(products[photo[0].ProductId]);
                 var terms = LexicalTerms.Query(text ?? "", string.Join(' ', caption), (float)fusion.CaptionTermWeight, ruledOut);
                 await Add("caption", weights.Caption, () => index.SearchLexicalAsync(terms, candidates, filter, cancellationToken).AsTask(), "bm25");
             }
         }
-        var demoted = ruledOut is null ? null : RuledOut(payloads, ruledOut);
-        return new Gathered(lists, payloads, mode, gate, demoted);
+        var demoted = ruledOut is null ? null : RuledOut(products, ruledOut);
+        return new Gathered(lists, products, mode, gate, demoted);
     }
 
     /// <summary>
@@ -307,19 +337,19 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
         var (kept, ruledOut) = QueryNegation.Split(typed);
         if (typed is null || ruledOut.Length == 0 || TextTokens.OfQuery(ruledOut).Count == 0)
             return (typed, null);
-        if (TextTokens.OfQuery(kept).Count == 0 && !photo)
+        var asksFor = TextTokens.OfQuery(kept).Count > 0;
+        if (!asksFor && !photo)
             return (typed, null);
         if ((await index.TitleMatchesAsync(typed, 1, filter, cancellationToken)).Count > 0)
             return (typed, null);
-        return (TextTokens.OfQuery(kept).Count == 0 ? null : kept, ruledOut);
+        return (asksFor ? kept : null, ruledOut);
     }
 
     /// <summary>The candidates whose titles hold a word of <paramref name="ruledOut"/>.</summary>
-    private static HashSet<string> RuledOut(Dictionary<string, string> payloads, string ruledOut)
+    private static HashSet<string> RuledOut(CandidateProducts products, string ruledOut)
     {
         var words = TextTokens.OfQuery(ruledOut).ToHashSet(StringComparer.Ordinal);
-        return payloads.Where(p => LexicalTerms.Titles(ProductIndex.ReadPayload(p.Value).Product).Any(t => TextTokens.Of(t).Any(words.Contains)))
-            .Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
+        return products.Ids.Where(id => LexicalTerms.Titles(products[id]).Any(t => TextTokens.Of(t).Any(words.Contains))).ToHashSet(StringComparer.Ordinal);
     }
 
     /// <summary>Lowers each ruled-out candidate's score by <paramref name="penalty"/> of it.</summary>

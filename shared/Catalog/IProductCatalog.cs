@@ -53,6 +53,9 @@ public interface IProductCatalog
     /// <summary>The product with <paramref name="id"/>, or null when the catalog has none.</summary>
     Task<ProductRecord?> GetAsync(string id, CancellationToken cancellationToken = default);
 
+    /// <summary>Those of <paramref name="ids"/> the catalog has no product for, each once, in the order given: one look-up for a batch.</summary>
+    Task<IReadOnlyList<string>> MissingAsync(IEnumerable<string> ids, CancellationToken cancellationToken = default);
+
     /// <summary>
     /// The image of content <paramref name="contentHash"/> when it still needs encoding (as <see cref="NeedsEncodingAsync"/>
     /// says), in the same look-up; null when the product is gone, its content was replaced, or it is indexed already.

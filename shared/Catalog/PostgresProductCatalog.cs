@@ -172,6 +172,23 @@ public sealed class PostgresProductCatalog : IProductCatalog, IAsyncDisposable, 
                 reader.GetFieldValue<DateTimeOffset>(4));
         }, cancellationToken);
 
+    public Task<IReadOnlyList<string>> MissingAsync(IEnumerable<string> ids, CancellationToken cancellationToken = default)
+    {
+        var distinct = ids.Distinct(StringComparer.Ordinal).ToArray();
+        if (distinct.Length == 0)
+            return Task.FromResult<IReadOnlyList<string>>([]);
+        return Run<IReadOnlyList<string>>(async ct =>
+        {
+            await using var command = _source.CreateCommand("SELECT id FROM products WHERE id = ANY(@ids)");
+            command.Parameters.AddWithValue("ids", distinct);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            var found = new HashSet<string>(StringComparer.Ordinal);
+            while (await reader.ReadAsync(ct))
+                found.Add(reader.GetString(0));
+            return [.. distinct.Where(id => !found.Contains(id))];
+        }, cancellationToken);
+    }
+
     public Task<byte[]?> ImageToEncodeAsync(string id, string contentHash, CancellationToken cancellationToken = default) =>
         Run(async ct =>
         {

@@ -86,6 +86,22 @@ public sealed class SqliteProductCatalog : IProductCatalog
         return Task.FromResult(reader.Read() ? ReadRecord(reader) : null);
     }
 
+    public Task<IReadOnlyList<string>> MissingAsync(IEnumerable<string> ids, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        using var connection = Open();
+        using var command = Command(connection, "SELECT 1 FROM products WHERE id = $id");
+        var id = command.Parameters.Add("$id", SqliteType.Text);
+        var missing = new List<string>();
+        foreach (var each in ids.Distinct(StringComparer.Ordinal))
+        {
+            id.Value = each;
+            if (command.ExecuteScalar() is null)
+                missing.Add(each);
+        }
+        return Task.FromResult<IReadOnlyList<string>>(missing);
+    }
+
     public Task<byte[]?> ImageToEncodeAsync(string id, string contentHash, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();

@@ -73,6 +73,17 @@ public abstract class CatalogBehaviour : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Missing_names_each_unknown_id_once_in_the_order_given()
+    {
+        await Catalog.RecordIngestAsync(Mug, [1], "h1");
+        await Catalog.RecordIngestAsync(Mug with { Id = "m2" }, [1], "h2");
+        // Ids are case-sensitive: "M1" is not "m1".
+        Assert.Equal(["x9", "x1", "M1"], await Catalog.MissingAsync(["x9", "m1", "x1", "x9", "m2", "M1"]));
+        Assert.Empty(await Catalog.MissingAsync(["m2", "m1"]));
+        Assert.Empty(await Catalog.MissingAsync([]));
+    }
+
+    [Fact]
     public async Task A_product_reads_back_as_it_was_ingested()
     {
         await Catalog.RecordIngestAsync(Mug, [9, 8, 7], "h");

@@ -56,6 +56,19 @@ public sealed class ComposedSearchTests(CatalogServerFixture fixture)
     }
 
     [Fact]
+    public async Task A_photo_alone_ranks_as_the_image_shortcut_does()
+    {
+        var bytes = await File.ReadAllBytesAsync(Path.Combine(Fixtures.ProductsDirectory, "p021.jpg"));
+        var (hits, _, fusion) = await SearchAsync(new { image = Convert.ToBase64String(bytes), k = 8 });
+        using var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new MediaTypeHeaderValue("image/jpeg");
+        using var response = await Client.PostAsync("/v1/search/image?k=8", content);
+        var shortcut = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("results").EnumerateArray().Select(h => h.GetProperty("id").GetString());
+        Assert.Equal(shortcut, hits.Select(h => h.Id));
+        Assert.Null(fusion);
+    }
+
+    [Fact]
     public async Task A_photo_and_words_as_a_multipart_form_say_which_fusion_ran_and_never_return_the_photos_own_product()
     {
         foreach (var fusion in new[] { "early", "late" })
@@ -107,6 +120,18 @@ public sealed class ComposedSearchTests(CatalogServerFixture fixture)
 
         var colours = await SearchAsync(new { q = "mug", k = 50, filter = new { attributes = new { color = new[] { "red", "green" } } } });
         Assert.Equal(["p001", "p008", "p024", "p027"], colours.Hits.Select(h => h.Id).Order());
+    }
+
+    [Fact]
+    public async Task Words_that_rule_something_out_put_the_products_that_have_it_below_those_that_do_not()
+    {
+        var plain = await SearchAsync(new { q = "footwear, leather", k = 5 });
+        Assert.Equal("p003", plain.Hits[0].Id);
+        var (hits, _, _) = await SearchAsync(new { q = "footwear, not leather", k = 5, explain = true });
+        var leather = hits.FindIndex(h => h.Id == "p003");
+        Assert.True(leather > 0, string.Join(", ", hits.Select(h => h.Id)));
+        Assert.Contains(hits[leather].Explain!.Value.EnumerateArray(), e => e.GetProperty("signal").GetString() == "ruled-out");
+        Assert.All(hits.Take(leather), h => Assert.DoesNotContain(h.Explain!.Value.EnumerateArray(), e => e.GetProperty("signal").GetString() == "ruled-out"));
     }
 
     [Fact]

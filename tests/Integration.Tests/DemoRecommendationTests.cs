@@ -70,4 +70,32 @@ public sealed class DemoRecommendationTests(DemoCatalogServer demo) : IClassFixt
         foreach (var (id, _, _) in hits)
             Assert.Equal(category, (await Client.GetFromJsonAsync<JsonElement>($"/v1/products/{id}")).GetProperty("category").GetString());
     }
+
+    private static async Task<string> PhotoOf(string id) =>
+        Convert.ToBase64String(await File.ReadAllBytesAsync(RepoPaths.InRepo("models", "demo-catalog", "images", $"{id}.webp")));
+
+    /// <summary>A photo and a word that is in the wanted product's title (and not the photo's): the caption signal
+    /// (the shopper's words with the photo's product's title) finds the variant the words name.</summary>
+    [Fact]
+    public async Task A_photo_of_a_file_folder_and_the_word_open_find_the_open_file_folder_first()
+    {
+        var (hits, _, _) = await ComposedSearchTests.SearchAsync(Client, new { image = await PhotoOf("emoji-1f4c1"), q = "open", k = 3, explain = true });
+        Assert.True(hits[0].Id == "emoji-1f4c2", string.Join(", ", hits.Select(h => h.Id)));
+        Assert.Contains(hits[0].Explain!.Value.EnumerateArray(), e => e.GetProperty("signal").GetString() == "caption");
+    }
+
+    [Fact]
+    public async Task A_photo_of_the_moon_face_and_words_that_rule_the_face_out_find_the_plain_full_moon_first()
+    {
+        var (hits, _, _) = await ComposedSearchTests.SearchAsync(Client, new { image = await PhotoOf("emoji-1f31d"), q = "without the face", k = 3 });
+        Assert.True(hits[0].Id == "emoji-1f315", string.Join(", ", hits.Select(h => h.Id)));
+    }
+
+    [Fact]
+    public async Task Typed_words_with_a_negator_in_the_title_are_not_a_negation()
+    {
+        // "Hourglass Not Done" is a title: the words 'not done' find it, they do not rule out 'done'.
+        var (hits, _, _) = await ComposedSearchTests.SearchAsync(Client, new { q = "hourglass not done", k = 3 });
+        Assert.True(hits[0].Id == "emoji-23f3", string.Join(", ", hits.Select(h => h.Id)));
+    }
 }

@@ -27,16 +27,12 @@ public sealed class FusedSystem(SearchService search) : ISearchSystem
 
     public async Task<IReadOnlyList<string>> SearchAsync(QueryKind kind, string query, int depth, CancellationToken ct)
     {
-        if (kind == QueryKind.Composed)
-        {
-            var (path, words) = EvalTasks.SplitComposed(query);
-            var result = await search.SearchAsync(new SearchQuery { Text = words, Image = ImageInput.FromBytes(await File.ReadAllBytesAsync(path, ct)), K = depth }, null, ct);
-            return result.Results.Select(h => h.Id).ToList();
-        }
-        var hits = kind == QueryKind.Text
-            ? await search.SearchTextAsync(query, depth, ct)
-            : await search.SearchImageAsync(ImageInput.FromBytes(await File.ReadAllBytesAsync(query, ct)), depth, ct);
-        return hits.Select(h => h.Id).ToList();
+        if (kind == QueryKind.Text)
+            return (await search.SearchTextAsync(query, depth, ct)).Select(h => h.Id).ToList();
+        // A photo, alone or with words, as POST /v1/search takes it.
+        var (path, words) = kind == QueryKind.Composed ? EvalTasks.SplitComposed(query) : (query, null);
+        var result = await search.SearchAsync(new SearchQuery { Text = words, Image = ImageInput.FromBytes(await File.ReadAllBytesAsync(path, ct)), K = depth }, null, ct);
+        return result.Results.Select(h => h.Id).ToList();
     }
 }
 

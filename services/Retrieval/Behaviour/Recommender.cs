@@ -99,7 +99,7 @@ public sealed class Recommender(IQueryEncoder encoder, ProductIndex index, IInte
         var candidates = Candidates(k);
         var lists = new List<RankedList>();
         lists.AddRange(await TasteListsAsync(state, candidates, storeFilter, options.TasteWeight, "what you liked", cancellationToken));
-        var anchors = await AnchorsAsync(state.Recent.AsEnumerable().Reverse().Select(r => (r.ProductId, r.Type)), cancellationToken);
+        var anchors = await AnchorsAsync(state.Recent.AsEnumerable().Reverse().Select(r => (r.ProductId, r.Type)), null, cancellationToken);
         if (anchors.Count > 0)
             lists.Add(await TogetherWithAsync(anchors, candidates, cancellationToken));
         lists.Add(await PopularAsync(candidates, state.HasTaste ? options.PopularWeight : 1.0, cancellationToken));
@@ -113,11 +113,11 @@ public sealed class Recommender(IQueryEncoder encoder, ProductIndex index, IInte
     /// </summary>
     public async Task<IReadOnlyList<SearchHit>> NextInSessionAsync(string sessionId, int k, ProductFilter? filter, CancellationToken cancellationToken = default)
     {
-        var (events, session) = await SessionProfileAsync(sessionId, cancellationToken);
+        var (events, session, products) = await ReadSessionAsync(sessionId, cancellationToken);
         var exclude = events.Select(e => e.Interaction.ProductId).ToHashSet(StringComparer.Ordinal);
         var storeFilter = ProductFilters.ToStoreFilter(filter, exclude);
         var candidates = Candidates(k);
-        var anchors = await AnchorsAsync(events.AsEnumerable().Reverse().Select(e => (e.Interaction.ProductId, e.Interaction.Type)), cancellationToken);
+        var anchors = await AnchorsAsync(events.AsEnumerable().Reverse().Select(e => (e.Interaction.ProductId, e.Interaction.Type)), products, cancellationToken);
         var lists = new List<RankedList>();
         if (anchors.Count > 0)
         {
@@ -133,24 +133,32 @@ public sealed class Recommender(IQueryEncoder encoder, ProductIndex index, IInte
     }
 
     /// <summary>A session as a profile of its own (its taste, categories and prices), folded from its latest events alone.</summary>
-    public async Task<(IReadOnlyList<LoggedInteraction> Events, ShopperState Profile)> SessionProfileAsync(string sessionId, CancellationToken cancellationToken = default)
+    public async Task<ShopperState> SessionProfileAsync(string sessionId, CancellationToken cancellationToken = default) =>
+        (await ReadSessionAsync(sessionId, cancellationToken)).Profile;
+
+    /// <summary>A session's latest events, its profile, and its products as the index has them.</summary>
+    private async Task<(IReadOnlyList<LoggedInteraction> Events, ShopperState Profile, IReadOnlyDictionary<string, IndexedProduct> Products)> ReadSessionAsync(
+        string sessionId, CancellationToken cancellationToken)
     {
         var events = await log.SessionAsync(sessionId, 50, cancellationToken);
         var profile = new ShopperState();
         var products = await index.GetProductsAsync([.. events.Select(e => e.Interaction.ProductId).Distinct(StringComparer.Ordinal)], withVectors: true, cancellationToken);
         foreach (var logged in events)
             profile.Apply(logged, products.GetValueOrDefault(logged.Interaction.ProductId));
-        return (events, profile);
+        return (events, profile, products);
     }
 
     private int Candidates(int k) => Math.Max(k * 4, fusion.MinCandidates);
 
-    /// <summary>The latest distinct products liked (not disliked) and still in the index, most recent first, with their titles and recency weights.</summary>
+    /// <summary>
+    /// The latest distinct products liked (not disliked) and still in the index, most recent first, with their titles
+    /// and recency weights; <paramref name="read"/> holds them when the caller has read them from the index already.
+    /// </summary>
     private async Task<List<(string Id, string Title, double Weight)>> AnchorsAsync(IEnumerable<(string ProductId, InteractionType Type)> latestFirst,
-        CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, IndexedProduct>? read, CancellationToken cancellationToken)
     {
         var ids = latestFirst.Where(e => e.Type != InteractionType.Dislike).Select(e => e.ProductId).Distinct(StringComparer.Ordinal).Take(options.Anchors).ToList();
-        var products = await index.GetProductsAsync(ids, withVectors: false, cancellationToken);
+        var products = read ?? await index.GetProductsAsync(ids, withVectors: false, cancellationToken);
         return [.. ids.Where(products.ContainsKey).Select((id, i) => (id, products[id].Product.Title, 1.0 / (1 + i)))];
     }
 
@@ -231,15 +239,15 @@ public sealed class Recommender(IQueryEncoder encoder, ProductIndex index, IInte
                 var fit = profile.PriceFit(product.Price);
                 candidate.Score *= (1 + options.CategoryBoost * share) * (1 + options.SubcategoryBoost * subShare) * (1 + options.PriceBoost * fit);
                 if (share >= 0.2)
-                    candidate.Reasons.Add($"{interest} {product.Category} ({share:P0})");
+                    candidate.Note($"{interest} {product.Category} ({share:P0})");
                 if (subShare >= 0.2)
-                    candidate.Reasons.Add($"{interest} {subcategory} ({subShare:P0})");
+                    candidate.Note($"{interest} {subcategory} ({subShare:P0})");
                 if (fit >= 0.6)
-                    candidate.Reasons.Add("in your usual price range");
+                    candidate.Note("in your usual price range");
             }
             fused = [.. fused.OrderByDescending(c => c.Score).ThenBy(c => c.Id, StringComparer.Ordinal)];
         }
-        var hits = fused.Take(k).Select(c => ToHit(c.Id, c.Score, products[c.Id].Product) with { Reasons = c.Reasons }).ToList();
+        var hits = fused.Take(k).Select(c => ToHit(c.Id, c.Score, products[c.Id].Product) with { Reasons = c.Reasons() }).ToList();
         if (hits.Count < k)
             hits.AddRange(await AcrossCatalogAsync(k - hits.Count, filter, excluded.Concat(hits.Select(h => h.Id)).ToHashSet(StringComparer.Ordinal), cancellationToken));
         return hits;

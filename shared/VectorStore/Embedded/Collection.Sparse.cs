@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Platform.VectorStore.Embedded;
 
 internal sealed partial class Collection
@@ -32,65 +34,118 @@ internal sealed partial class Collection
         var allowed = predicate is null ? null : state.Payloads.Evaluate(request.Filter!, state, bound);
         var total = state.LiveCount;
         var weights = new double[query.Indices.Length];
-        var sums = new Dictionary<int, double>();
-        for (var i = 0; i < query.Indices.Length; i++)
+        // Sums in a dense array over the slots, and which slots a posting touched in a bitset: a common term's postings
+        // reach a large share of the collection, and a hash map per posting entry cost more than the scoring itself.
+        var sums = ArrayPool<double>.Shared.Rent(Math.Max(bound, 1));
+        var touched = new ulong[(bound + 63) >> 6];
+        try
         {
-            if (query.Values[i] == 0 || space.Posting(query.Indices[i]) is not { } posting)
-                continue;
-            weights[i] = space.Parameters.Idf ? SparseSpace.Idf(total, posting.Live) : 1;
-            var w = query.Values[i] * weights[i];
-            foreach (var (slot, value) in posting.Snapshot())
+            for (var i = 0; i < query.Indices.Length; i++)
             {
-                if (slot >= bound)
-                    break; // postings are in slot order
-                if (allowed is not null && (allowed[slot >> 6] & (1UL << slot)) == 0)
+                if (query.Values[i] == 0 || space.Posting(query.Indices[i]) is not { } posting)
                     continue;
-                ref var sum = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(sums, slot, out _);
-                sum += w * value;
+                weights[i] = space.Parameters.Idf ? SparseSpace.Idf(total, posting.Live) : 1;
+                var w = query.Values[i] * weights[i];
+                foreach (var (slot, value) in posting.Snapshot())
+                {
+                    if (slot >= bound)
+                        break; // postings are in slot order
+                    var bit = 1UL << slot;
+                    if (allowed is not null && (allowed[slot >> 6] & bit) == 0)
+                        continue;
+                    if ((touched[slot >> 6] & bit) == 0)
+                    {
+                        touched[slot >> 6] |= bit;
+                        sums[slot] = 0;
+                    }
+                    sums[slot] += w * value;
+                }
             }
+            return Best(request, state, s, predicate, query, weights, bound, sums, touched);
         }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(sums);
+        }
+    }
 
-        var hits = new List<(double Score, int Slot, PointRecord Record)>(sums.Count);
+    /// <summary>
+    /// The best <c>offset + limit</c> scored slots, highest first (equal scores by id, so pages are stable), kept in a
+    /// bounded heap rather than sorting every slot a term touched; a replaced point's newer version scored from its record.
+    /// </summary>
+    private static IReadOnlyList<ScoredPoint> Best(SparseSearchRequest request, CollectionState state, int s, FilterCompiler.Predicate? predicate,
+        SparseVector query, double[] weights, int bound, double[] sums, ulong[] touched)
+    {
+        var wanted = request.Offset + request.Limit;
+        var heap = new PriorityQueue<(double Score, PointRecord Record), (double Score, string Id)>(wanted + 1, WorstFirst.Instance);
         HashSet<string>? rescored = null;
-        foreach (var (slot, score) in sums)
+        var duplicates = false;
+        void Offer(double score, PointRecord record)
         {
-            var record = state.Record(slot)!;
-            if (!record.Deleted)
+            if (request.ScoreThreshold is { } threshold && (float)score < threshold)
+                return;
+            if (heap.Count < wanted)
+                heap.Enqueue((score, record), (score, record.Id));
+            else if (heap.TryPeek(out _, out var worst) && WorstFirst.Instance.Compare((score, record.Id), worst) > 0)
+                heap.EnqueueDequeue((score, record), (score, record.Id));
+        }
+        for (var word = 0; word < touched.Length; word++)
+        {
+            for (var bits = touched[word]; bits != 0; bits &= bits - 1)
             {
-                hits.Add((score, slot, record));
-                continue;
+                var slot = (word << 6) | System.Numerics.BitOperations.TrailingZeroCount(bits);
+                var record = state.Record(slot)!;
+                if (!record.Deleted)
+                {
+                    Offer(sums[slot], record);
+                    continue;
+                }
+                // Replaced or deleted. A replacement below the bound has its own sum (or shares no term); a newer one is scored here.
+                if (!state.TryGet(record.Id, out var current, out var currentRecord) || current < bound)
+                    continue;
+                if (currentRecord.SparseIn(s) is not { } vector || (predicate is not null && !predicate(currentRecord.Id, currentRecord.Fields)))
+                    continue;
+                if (!(rescored ??= new HashSet<string>(StringComparer.Ordinal)).Add(record.Id))
+                    continue;
+                var (rescore, shared) = SparseSpace.Dot(query, weights, vector);
+                if (shared)
+                {
+                    Offer(rescore, currentRecord);
+                    duplicates = true;
+                }
             }
-            // Replaced or deleted. A replacement below the bound has its own sum (or shares no term); a newer one is scored here.
-            if (!state.TryGet(record.Id, out var current, out var currentRecord) || current < bound)
-                continue;
-            if (currentRecord.SparseIn(s) is not { } vector || (predicate is not null && !predicate(currentRecord.Id, currentRecord.Fields)))
-                continue;
-            if (!(rescored ??= new HashSet<string>(StringComparer.Ordinal)).Add(record.Id))
-                continue;
-            var (rescore, shared) = SparseSpace.Dot(query, weights, vector);
-            if (shared)
-                hits.Add((rescore, current, currentRecord));
         }
 
-        // Highest first; equal scores by id, so pages are stable.
-        hits.Sort(static (a, b) => a.Score != b.Score ? b.Score.CompareTo(a.Score) : string.CompareOrdinal(a.Record.Id, b.Record.Id));
+        var best = new List<(double Score, PointRecord Record)>(heap.Count);
+        while (heap.Count > 0)
+            best.Add(heap.Dequeue());
+        best.Reverse();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        var result = new List<ScoredPoint>(Math.Min(request.Limit, hits.Count));
+        var result = new List<ScoredPoint>(Math.Min(request.Limit, best.Count));
         var skipped = 0;
-        foreach (var (score, _, record) in hits)
+        foreach (var (score, record) in best)
         {
-            var value = (float)score;
-            if (request.ScoreThreshold is { } threshold && value < threshold)
-                break;
             if (!seen.Add(record.Id))
                 continue; // the old and the new version of a point both live for an instant while it is replaced
             if (skipped++ < request.Offset)
                 continue;
-            result.Add(new ScoredPoint(record.Id, value, request.WithPayload ? record.Payload : null));
-            if (result.Count == request.Limit)
-                break;
+            result.Add(new ScoredPoint(record.Id, (float)score, request.WithPayload ? record.Payload : null));
         }
+        // Two versions of one point among the best leave a page short: rare (a write racing this read), so only then
+        // is the selection made again, wider.
+        if (duplicates && result.Count < request.Limit && best.Count == wanted && seen.Count < best.Count)
+            return Best(request with { Limit = request.Limit + (best.Count - seen.Count) }, state, s, predicate, query, weights, bound, sums, touched)
+                .Take(request.Limit).ToList();
         return result;
+    }
+
+    /// <summary>Orders hits worst first (lower score; at equal scores the larger id), so a bounded heap's root is the one to drop.</summary>
+    private sealed class WorstFirst : IComparer<(double Score, string Id)>
+    {
+        public static readonly WorstFirst Instance = new();
+
+        public int Compare((double Score, string Id) a, (double Score, string Id) b) =>
+            a.Score != b.Score ? a.Score.CompareTo(b.Score) : string.CompareOrdinal(b.Id, a.Id);
     }
 
     private static int SparseSpaceOf(CollectionState state, string vector)

@@ -84,6 +84,23 @@ public abstract partial class VectorStoreBehaviour
     }
 
     [Fact]
+    public async Task Pages_of_a_sparse_search_with_many_equal_scores_follow_one_order_by_score_then_id()
+    {
+        var c = await NewCollectionAsync(SparseSchema(idf: false));
+        // 300 points, three scores only: pages cut through runs of ties, which must come in id order.
+        var points = Enumerable.Range(0, 300).Select(i => SparsePoint($"q{(i * 7919) % 300:D3}", Sparse((5, 1f + i % 3)))).ToList();
+        await Store.UpsertAsync(c, points);
+        var all = await Store.SearchSparseAsync(c, new SparseSearchRequest("terms", Sparse((5, 1f)), 100) { Offset = 0 });
+        var expected = points.Select(p => (p.Id, Score: (double)p.Sparse!["terms"].Values[0]))
+            .OrderByDescending(p => p.Score).ThenBy(p => p.Id, StringComparer.Ordinal).ToList();
+        AssertScores(all, [.. expected.Take(100)]);
+        var paged = new List<ScoredPoint>();
+        for (var offset = 0; offset < 300; offset += 37)
+            paged.AddRange(await Store.SearchSparseAsync(c, new SparseSearchRequest("terms", Sparse((5, 1f)), 37) { Offset = offset }));
+        AssertScores(paged, [.. expected]);
+    }
+
+    [Fact]
     public async Task Sparse_search_applies_filters_offset_threshold_and_payload_options()
     {
         var c = await NewCollectionAsync(SparseSchema(idf: false));

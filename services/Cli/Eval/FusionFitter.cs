@@ -113,10 +113,23 @@ public sealed class FusionFitter(SearchService search, FusionOptions start, int 
         return (final, figures);
     }
 
-    /// <summary>Coordinate descent from the starting fusion: each parameter in turn takes its grid value that scores best (a tie keeps the current), until a round changes nothing.</summary>
+    /// <summary>
+    /// Coordinate descent from the starting fusion and from it with each grid value of the photo→text weight, the best
+    /// of those by the objective. The photo→text and photo lists rank the same photo, so one coordinate at a time cannot
+    /// move them together: measured from the defaults, a single descent stopped at photo→text 0 with composed R@1 0.756
+    /// held out. The starts depend on no query, so the held-out figure stays clean.
+    /// </summary>
     private FusionOptions Descend(List<Case> cases)
     {
-        var current = start;
+        var photoText = Parameters.Single(p => p.Name == "photoText");
+        return photoText.Grid.Select(v => photoText.Set(start, v)).Prepend(start)
+            .Select(s => Descend(s, cases)).MaxBy(f => Objective(f, cases))!;
+    }
+
+    /// <summary>Coordinate descent from <paramref name="from"/>: each parameter in turn takes its grid value that scores best (a tie keeps the current), until a round changes nothing.</summary>
+    private FusionOptions Descend(FusionOptions from, List<Case> cases)
+    {
+        var current = from;
         var best = Objective(current, cases);
         for (var round = 0; round < 6; round++)
         {

@@ -79,7 +79,6 @@ internal sealed partial class Collection
         var wanted = request.Offset + request.Limit;
         var heap = new PriorityQueue<(double Score, PointRecord Record), (double Score, string Id)>(wanted + 1, WorstFirst.Instance);
         HashSet<string>? rescored = null;
-        var duplicates = false;
         void Offer(double score, PointRecord record)
         {
             if (request.ScoreThreshold is { } threshold && (float)score < threshold)
@@ -109,10 +108,7 @@ internal sealed partial class Collection
                     continue;
                 var (rescore, shared) = SparseSpace.Dot(query, weights, vector);
                 if (shared)
-                {
                     Offer(rescore, currentRecord);
-                    duplicates = true;
-                }
             }
         }
 
@@ -131,9 +127,9 @@ internal sealed partial class Collection
                 continue;
             result.Add(new ScoredPoint(record.Id, (float)score, request.WithPayload ? record.Payload : null));
         }
-        // Two versions of one point among the best leave a page short: rare (a write racing this read), so only then
-        // is the selection made again, wider.
-        if (duplicates && result.Count < request.Limit && best.Count == wanted && seen.Count < best.Count)
+        // Two versions of one point among the best (a write racing this read: both still live, or the old one's
+        // replacement scored from its record) leave a page short: rare, so only then is the selection made again, wider.
+        if (seen.Count < best.Count && result.Count < request.Limit && best.Count == wanted)
             return Best(request with { Limit = request.Limit + (best.Count - seen.Count) }, state, s, predicate, query, weights, bound, sums, touched)
                 .Take(request.Limit).ToList();
         return result;

@@ -155,7 +155,7 @@ public static class EvalCommand
         // Tasks.
         var tasks = new List<EvalTask>();
         if (conceptById is not null)
-            tasks.AddRange(EvalTasks.FromConcepts(products, conceptById, o.Limit));
+            tasks.AddRange(EvalTasks.FromConcepts(products, conceptById, o.Limit, modelDirectory is null ? null : HeldOutConcepts.Read(modelDirectory)));
         tasks.AddRange(EvalTasks.FromTitles(products, o.Limit));
         if (composedQueries is not null && encoder is not null)
         {

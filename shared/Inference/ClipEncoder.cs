@@ -7,28 +7,37 @@ using Platform.Inference.Tokenization;
 namespace Platform.Inference;
 
 /// <summary>
-/// A CLIP-style dual encoder: both towers of a model package on one device, with its preprocessing and tokenizer.
+/// A CLIP-style dual encoder: both towers of a model package on one device, with its preprocessing and tokenizer,
+/// and the package's second text tower for CJK text when it has one.
 /// Every method is safe to call from several threads at once (each tower is one ONNX Runtime session, which allows
 /// concurrent runs; the tokenizer and the preprocessor keep no per-call state).
 /// </summary>
 public sealed class ClipEncoder : IDisposable
 {
     private readonly OnnxTower _imageTower;
-    private readonly OnnxTower _textTower;
+    private readonly TextTower _text;
+    private readonly TextTower? _cjkText;
 
-    private ClipEncoder(ModelPackage package, OnnxTower imageTower, OnnxTower textTower, ClipTokenizer tokenizer, ImagePreprocessor preprocessor, InferenceOptions options)
+    private ClipEncoder(ModelPackage package, OnnxTower imageTower, TextTower text, TextTower? cjkText, ImagePreprocessor preprocessor, InferenceOptions options)
     {
         Package = package;
         _imageTower = imageTower;
-        _textTower = textTower;
-        Tokenizer = tokenizer;
+        _text = text;
+        _cjkText = cjkText;
         Preprocessor = preprocessor;
         Options = options;
     }
 
     public ModelPackage Package { get; }
 
-    public ClipTokenizer Tokenizer { get; }
+    /// <summary>The main text tower's tokenizer (all text, or all but CJK text when the package has <c>cjk_text</c>).</summary>
+    public ITextTokenizer Tokenizer => _text.Tokenizer;
+
+    /// <summary>The <c>cjk_text</c> tower's tokenizer; null when the package has no such tower.</summary>
+    public ITextTokenizer? CjkTokenizer => _cjkText?.Tokenizer;
+
+    /// <summary>Whether the main text tower takes batches cut after their longest text (its sequence axis is symbolic).</summary>
+    public bool TrimsTextBatches => _text.TrimsToLongest;
 
     public ImagePreprocessor Preprocessor { get; }
 
@@ -44,33 +53,56 @@ public sealed class ClipEncoder : IDisposable
     public InferenceOptions Options { get; }
 
     /// <summary>
-    /// Loads both towers of <paramref name="package"/> onto <paramref name="device"/> (<c>cpu</c>, <c>cuda:N</c>) and
-    /// checks that their inputs and outputs are the ones model.json describes.
+    /// Loads the towers of <paramref name="package"/> (image, text, and cjk_text when it has one) onto
+    /// <paramref name="device"/> (<c>cpu</c>, <c>cuda:N</c>) and checks that their inputs and outputs are the ones
+    /// model.json describes.
     /// </summary>
     /// <exception cref="ModelPackageException">A tower is not a loadable ONNX model or does not fit model.json.</exception>
     /// <exception cref="InferenceDeviceException">The device is unknown or this build cannot run on it.</exception>
     public static ClipEncoder Load(ModelPackage package, string device = "cpu", long maxImagePixels = 40_000_000, InferenceOptions? options = null)
     {
         options ??= InferenceOptions.Default;
-        var tokenizer = package.TokenizerKind == "clip-bpe-gz"
-            ? ClipTokenizer.FromBpeGz(package.VocabPath)
-            : ClipTokenizer.FromFiles(package.VocabPath, package.MergesPath!);
+        var tokenizer = LoadTokenizer(package.Text.Tokenizer);
+        var cjkTokenizer = package.CjkText is { } cjk ? LoadTokenizer(cjk.Tokenizer) : null;
         var preprocessor = new ImagePreprocessor(new ImagePreprocessOptions(package.ImageSize, package.Mean, package.Std, maxImagePixels));
         var size = package.ImageSize;
         var image = LoadTower(package, "image", package.ImageTowerPath, package.ImageInput, package.ImageOutput,
             TensorElementType.Float, [-1, 3, size, size], $"image_size {size}", device, options);
+        OnnxTower? text = null;
         try
         {
-            var text = LoadTower(package, "text", package.TextTowerPath, package.TextInput, package.TextOutput,
+            text = LoadTower(package, "text", package.TextTowerPath, package.TextInput, package.TextOutput,
                 TensorElementType.Int64, [-1, package.ContextLength], $"context_length {package.ContextLength}", device, options);
-            return new ClipEncoder(package, image, text, tokenizer, preprocessor, options);
+            var cjkText = package.CjkText is { } spec
+                ? new TextTower(LoadTower(package, "cjk_text", spec.TowerPath, spec.Input, spec.Output, TensorElementType.Int64,
+                    [-1, spec.ContextLength], $"cjk_text.context_length {spec.ContextLength}", device, options), cjkTokenizer!, spec.ContextLength, package.EmbeddingDim)
+                : null;
+            return new ClipEncoder(package, image, new TextTower(text, tokenizer, package.ContextLength, package.EmbeddingDim), cjkText, preprocessor, options);
         }
         catch
         {
+            text?.Dispose();
             image.Dispose();
             throw;
         }
     }
+
+    /// <summary>The tokenizer model.json describes.</summary>
+    public static ITextTokenizer LoadTokenizer(TokenizerSpec spec) => spec.Kind switch
+    {
+        ModelPackage.ClipBpeGz => ClipTokenizer.FromBpeGz(spec.VocabPath),
+        ModelPackage.ClipBpe => ClipTokenizer.FromFiles(spec.VocabPath, spec.MergesPath!),
+        ModelPackage.WordPiece => WordPieceTokenizer.FromFile(spec.VocabPath, spec.Lowercase),
+        _ => throw new ArgumentException($"unknown tokenizer kind '{spec.Kind}'", nameof(spec)),
+    };
+
+    /// <summary>The tokenizer of the tower <paramref name="text"/> goes to.</summary>
+    public ITextTokenizer TokenizerFor(string text) => Route(text).Tokenizer;
+
+    /// <summary>The context length of the tower <paramref name="text"/> goes to.</summary>
+    public int ContextLengthFor(string text) => Route(text).ContextLength;
+
+    private TextTower Route(string text) => _cjkText is not null && CjkScript.IsMostlyCjk(text) ? _cjkText : _text;
 
     /// <summary>Decodes and preprocesses one image into a new tensor; throws <see cref="ImageRejectedException"/> for bad input.</summary>
     public float[] PreprocessImage(ReadOnlySpan<byte> encoded)
@@ -175,26 +207,32 @@ public sealed class ClipEncoder : IDisposable
         }
     }
 
+    /// <summary>
+    /// Encodes texts, each by the tower its script goes to (the <c>cjk_text</c> tower for text mostly in CJK,
+    /// when the package has one); the rows come back in the order of <paramref name="texts"/>.
+    /// </summary>
     public float[][] EncodeTexts(IReadOnlyList<string> texts)
     {
         if (texts.Count == 0)
             return [];
-        var context = Package.ContextLength;
-        var tokens = ArrayPool<long>.Shared.Rent(texts.Count * context);
-        var output = ArrayPool<float>.Shared.Rent(texts.Count * Dimension);
-        try
+        var rows = new float[texts.Count][];
+        if (_cjkText is null)
         {
-            for (var i = 0; i < texts.Count; i++)
-                Tokenizer.EncodeForModel(texts[i], tokens.AsSpan(i * context, context));
-            _textTower.Run(tokens.AsMemory(0, texts.Count * context), [texts.Count, context],
-                output.AsMemory(0, texts.Count * Dimension), [texts.Count, Dimension]);
-            return Rows(output, texts.Count);
+            _text.Encode(texts, null, rows);
+            return rows;
         }
-        finally
+        var routes = TextRoutes.Of(texts);
+        // One run per tower the batch needs; a batch all of one script keeps its order and needs no index.
+        if (routes.Cjk.Length == 0)
+            _text.Encode(texts, null, rows);
+        else if (routes.Main.Length == 0)
+            _cjkText.Encode(texts, null, rows);
+        else
         {
-            ArrayPool<long>.Shared.Return(tokens);
-            ArrayPool<float>.Shared.Return(output);
+            _text.Encode(texts, routes.Main, rows);
+            _cjkText.Encode(texts, routes.Cjk, rows);
         }
+        return rows;
     }
 
     public float[] EncodeText(string text) => EncodeTexts([text])[0];
@@ -202,7 +240,8 @@ public sealed class ClipEncoder : IDisposable
     public void Dispose()
     {
         _imageTower.Dispose();
-        _textTower.Dispose();
+        _text.Dispose();
+        _cjkText?.Dispose();
     }
 
     /// <summary>The image tower over the first <paramref name="count"/> tensors of <paramref name="batch"/>.</summary>
@@ -230,6 +269,54 @@ public sealed class ClipEncoder : IDisposable
         for (var i = 0; i < count; i++)
             rows[i] = output.AsSpan(i * dim, dim).ToArray();
         return rows;
+    }
+
+    /// <summary>A text tower and the tokenizer that feeds it.</summary>
+    private sealed class TextTower(OnnxTower tower, ITextTokenizer tokenizer, int contextLength, int dimension) : IDisposable
+    {
+        public ITextTokenizer Tokenizer { get; } = tokenizer;
+
+        public int ContextLength { get; } = contextLength;
+
+        // A tower whose sequence axis is symbolic takes any length, so a batch is cut after its longest text: the
+        // forward costs what the texts need, not context_length. A fixed axis is always given context_length.
+        public bool TrimsToLongest { get; } = tower.InputDimensions[1] < 0;
+
+        /// <summary>
+        /// Encodes <paramref name="texts"/>[<paramref name="indices"/>[k]] (all of them, in order, when null) into
+        /// <paramref name="rows"/> at the same index.
+        /// </summary>
+        public void Encode(IReadOnlyList<string> texts, int[]? indices, float[][] rows)
+        {
+            var count = indices?.Length ?? texts.Count;
+            var context = ContextLength;
+            var tokens = ArrayPool<long>.Shared.Rent(count * context);
+            var output = ArrayPool<float>.Shared.Rent(count * dimension);
+            try
+            {
+                var longest = 0;
+                for (var k = 0; k < count; k++)
+                    longest = Math.Max(longest, Tokenizer.EncodeForModel(texts[indices?[k] ?? k], tokens.AsSpan(k * context, context)));
+                var length = context;
+                if (TrimsToLongest && longest < context)
+                {
+                    // Rows move down to the shorter stride, in order: row k's new place never overlaps a later row's old one.
+                    length = longest;
+                    for (var k = 1; k < count; k++)
+                        tokens.AsSpan(k * context, length).CopyTo(tokens.AsSpan(k * length, length));
+                }
+                tower.Run(tokens.AsMemory(0, count * length), [count, length], output.AsMemory(0, count * dimension), [count, dimension]);
+                for (var k = 0; k < count; k++)
+                    rows[indices?[k] ?? k] = output.AsSpan(k * dimension, dimension).ToArray();
+            }
+            finally
+            {
+                ArrayPool<long>.Shared.Return(tokens);
+                ArrayPool<float>.Shared.Return(output);
+            }
+        }
+
+        public void Dispose() => tower.Dispose();
     }
 
     /// <summary>Loads one tower and checks its input and output against model.json, naming what differs.</summary>

@@ -6,6 +6,7 @@ namespace Platform.Inference;
 /// <summary>
 /// A model package: a folder with <c>model.json</c>, the image and text towers as ONNX files, and the tokenizer
 /// files. Any CLIP-family model exported to ONNX in this shape (one input, a symbolic batch axis) loads the same way.
+/// Optionally a second text tower (<see cref="CjkText"/>) reads the texts written in Chinese, Japanese or Korean.
 /// </summary>
 public sealed record ModelPackage(
     string Directory,
@@ -24,13 +25,31 @@ public sealed record ModelPackage(
     public const string ManifestName = "model.json";
     public const string DefaultImageInput = "pixels", DefaultTextInput = "input_ids", DefaultOutput = "embedding";
 
+    /// <summary>The tokenizer kinds model.json may name.</summary>
+    public const string ClipBpe = "clip-bpe", ClipBpeGz = "clip-bpe-gz", WordPiece = "wordpiece";
+
+    /// <summary>Whether the tokenizer lower-cases and strips accents first (model.json <c>tokenizer.lowercase</c>, wordpiece only; default true).</summary>
+    public bool TokenizerLowercase { get; init; } = true;
+
+    /// <summary>
+    /// The second text tower (model.json <c>cjk_text</c>), into the same embedding space: it encodes every text
+    /// whose main script is CJK (<see cref="CjkScript.IsMostlyCjk"/>), the main text tower the others. Null when absent.
+    /// </summary>
+    public TextTowerSpec? CjkText { get; init; }
+
+    /// <summary>The main text tower with its tokenizer, as one spec.</summary>
+    public TextTowerSpec Text => new(TextTowerPath, ContextLength, new TokenizerSpec(TokenizerKind, VocabPath, MergesPath, TokenizerLowercase), TextInput, TextOutput);
+
     /// <summary>The image tower's input (model.json <c>image_input</c>): float32 [N, 3, image_size, image_size].</summary>
     public string ImageInput { get; init; } = DefaultImageInput;
 
     /// <summary>The image tower's output (model.json <c>image_output</c>): float32 [N, embedding_dim].</summary>
     public string ImageOutput { get; init; } = DefaultOutput;
 
-    /// <summary>The text tower's input (model.json <c>text_input</c>): int64 [N, context_length].</summary>
+    /// <summary>
+    /// The text tower's input (model.json <c>text_input</c>): int64 [N, context_length], or [N, sequence] with a symbolic
+    /// sequence axis, which gets each batch cut after its longest text (at most context_length).
+    /// </summary>
     public string TextInput { get; init; } = DefaultTextInput;
 
     /// <summary>The text tower's output (model.json <c>text_output</c>): float32 [N, embedding_dim].</summary>
@@ -87,44 +106,67 @@ public sealed record ModelPackage(
         if (manifest.Std is not { Length: 3 } || manifest.Std.Any(s => !(s > 0)))
             problems.Add("'std' must hold 3 positive numbers (R, G, B)");
 
-        var kind = manifest.Tokenizer?.Kind ?? "";
-        string? vocab = null, merges = null;
-        switch (kind)
+        TokenizerSpec? Tokenizer(TokenizerManifest? tokenizer, string field)
         {
-            case "clip-bpe":
-                vocab = ExistingFile(manifest.Tokenizer!.Vocab, "tokenizer.vocab");
-                merges = ExistingFile(manifest.Tokenizer.Merges, "tokenizer.merges");
-                break;
-            case "clip-bpe-gz":
-                vocab = ExistingFile(manifest.Tokenizer!.Vocab, "tokenizer.vocab");
-                break;
-            default:
-                problems.Add($"'tokenizer.kind' must be 'clip-bpe' (vocab.json + merges.txt) or 'clip-bpe-gz' (bpe_simple_vocab_16e6.txt.gz), got '{kind}'");
-                break;
+            var kind = tokenizer?.Kind ?? "";
+            if (tokenizer is null || kind is not (ClipBpe or ClipBpeGz or WordPiece))
+            {
+                problems.Add($"'{field}.kind' must be '{ClipBpe}' (vocab.json + merges.txt), '{ClipBpeGz}' (bpe_simple_vocab_16e6.txt.gz) or '{WordPiece}' (vocab.txt), got '{kind}'");
+                return null;
+            }
+            var vocab = ExistingFile(tokenizer.Vocab, $"{field}.vocab");
+            var merges = kind == ClipBpe ? ExistingFile(tokenizer.Merges, $"{field}.merges") : null;
+            // CLIP's BPE always lower-cases; saying otherwise would describe a tokenizer this is not.
+            if (kind != WordPiece && tokenizer.Lowercase == false)
+                problems.Add($"'{field}.lowercase' is false, but a {kind} tokenizer always lower-cases; lowercase applies to '{WordPiece}'");
+            return vocab is null ? null : new TokenizerSpec(kind, vocab, merges, tokenizer.Lowercase ?? true);
         }
-        var imageTower = ExistingFile(manifest.ImageTower, "image_tower");
-        var textTower = ExistingFile(manifest.TextTower, "text_tower");
-        foreach (var (tower, field) in new[] { (manifest.ImageTower, "image_tower"), (manifest.TextTower, "text_tower") })
+        void TowerChecks(string? tower, string field)
         {
             if (tower is not null && tower.EndsWith(".pt", StringComparison.OrdinalIgnoreCase))
                 problems.Add($"'{field}' names {tower}, a TorchScript file; towers are ONNX now (convert the package with /usr/bin/python3 models/convert_to_onnx.py {directory})");
         }
-        foreach (var (io, field) in new[] { (manifest.ImageInput, "image_input"), (manifest.ImageOutput, "image_output"), (manifest.TextInput, "text_input"), (manifest.TextOutput, "text_output") })
+        void TensorNameChecks(params (string? Name, string Field)[] names)
         {
-            if (io is not null && string.IsNullOrWhiteSpace(io))
-                problems.Add($"'{field}' is empty; leave it out for the default or name the tower's tensor");
+            foreach (var (io, field) in names)
+            {
+                if (io is not null && string.IsNullOrWhiteSpace(io))
+                    problems.Add($"'{field}' is empty; leave it out for the default or name the tower's tensor");
+            }
+        }
+
+        var tokenizer = Tokenizer(manifest.Tokenizer, "tokenizer");
+        var imageTower = ExistingFile(manifest.ImageTower, "image_tower");
+        var textTower = ExistingFile(manifest.TextTower, "text_tower");
+        TowerChecks(manifest.ImageTower, "image_tower");
+        TowerChecks(manifest.TextTower, "text_tower");
+        TensorNameChecks((manifest.ImageInput, "image_input"), (manifest.ImageOutput, "image_output"), (manifest.TextInput, "text_input"), (manifest.TextOutput, "text_output"));
+
+        TextTowerSpec? cjkText = null;
+        if (manifest.CjkText is { } cjk)
+        {
+            if (cjk.ContextLength is not (>= 2 and <= 4096))
+                problems.Add($"'cjk_text.context_length' must be between 2 and 4096, got {cjk.ContextLength?.ToString() ?? "nothing"}");
+            var cjkTokenizer = Tokenizer(cjk.Tokenizer, "cjk_text.tokenizer");
+            var cjkTower = ExistingFile(cjk.TextTower, "cjk_text.text_tower");
+            TowerChecks(cjk.TextTower, "cjk_text.text_tower");
+            TensorNameChecks((cjk.TextInput, "cjk_text.text_input"), (cjk.TextOutput, "cjk_text.text_output"));
+            if (cjkTokenizer is not null && cjkTower is not null && cjk.ContextLength is { } length)
+                cjkText = new TextTowerSpec(cjkTower, length, cjkTokenizer, cjk.TextInput ?? DefaultTextInput, cjk.TextOutput ?? DefaultOutput);
         }
 
         if (problems.Count > 0)
             throw new ModelPackageException($"{manifestPath} is not a valid model package: {string.Join("; ", problems)}");
 
         return new ModelPackage(directory, name, manifest.EmbeddingDim!.Value, manifest.ImageSize!.Value, manifest.Mean!, manifest.Std!,
-            manifest.ContextLength!.Value, kind, vocab!, merges, imageTower!, textTower!)
+            manifest.ContextLength!.Value, tokenizer!.Kind, tokenizer.VocabPath, tokenizer.MergesPath, imageTower!, textTower!)
         {
             ImageInput = manifest.ImageInput ?? DefaultImageInput,
             ImageOutput = manifest.ImageOutput ?? DefaultOutput,
             TextInput = manifest.TextInput ?? DefaultTextInput,
             TextOutput = manifest.TextOutput ?? DefaultOutput,
+            TokenizerLowercase = tokenizer.Lowercase,
+            CjkText = cjkText,
         };
     }
 
@@ -148,10 +190,19 @@ public sealed record ModelPackage(
         string? ImageInput,
         string? ImageOutput,
         string? TextInput,
-        string? TextOutput);
+        string? TextOutput,
+        CjkTextManifest? CjkText);
 
-    private sealed record TokenizerManifest(string? Kind, string? Vocab, string? Merges);
+    private sealed record TokenizerManifest(string? Kind, string? Vocab, string? Merges, bool? Lowercase);
+
+    private sealed record CjkTextManifest(string? TextTower, int? ContextLength, TokenizerManifest? Tokenizer, string? TextInput, string? TextOutput);
 }
+
+/// <summary>A tokenizer as model.json describes it: its kind and files (full paths), and whether it lower-cases.</summary>
+public sealed record TokenizerSpec(string Kind, string VocabPath, string? MergesPath, bool Lowercase = true);
+
+/// <summary>A text tower (full path), the context its tokenizer fills, the tokenizer, and the tower's input and output names.</summary>
+public sealed record TextTowerSpec(string TowerPath, int ContextLength, TokenizerSpec Tokenizer, string Input, string Output);
 
 /// <summary>A model package that cannot be used; the message lists what is wrong with it.</summary>
 public sealed class ModelPackageException(string message) : Exception(message);

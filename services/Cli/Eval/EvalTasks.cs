@@ -20,8 +20,13 @@ public static class EvalTasks
 {
     public const int MaxProductsPerTag = 10;
 
-    /// <summary>Tasks built from concepts.jsonl: names (EN, ZH), tags (EN, ZH), Noto images.</summary>
-    public static List<EvalTask> FromConcepts(IReadOnlyList<CatalogProduct> catalog, IReadOnlyDictionary<string, Concept> concepts, int? limit)
+    /// <summary>
+    /// Tasks built from concepts.jsonl: names (EN, ZH), tags (EN, ZH), Noto images; and where the model names the
+    /// concepts it never trained on (<paramref name="heldOut"/>, unified codes), the same names and Noto images for
+    /// those concepts alone: the zero-shot figures.
+    /// </summary>
+    public static List<EvalTask> FromConcepts(IReadOnlyList<CatalogProduct> catalog, IReadOnlyDictionary<string, Concept> concepts, int? limit,
+        IReadOnlySet<string>? heldOut = null)
     {
         var inCatalog = catalog.Select(p => p.Product.Id).Where(concepts.ContainsKey).Order(StringComparer.Ordinal)
             .Select(id => concepts[id]).ToList();
@@ -38,6 +43,17 @@ public static class EvalTasks
             .Select(c => new EvalQuery(c.Noto!, new HashSet<string>(StringComparer.Ordinal) { c.ProductId })).ToList();
         tasks.Add(new EvalTask("image-noto", "Noto emoji art (flat 2D, another style than the catalog's 3D renders) → that product",
             QueryKind.Image, EvalData.Spread(noto, limit), noto.Count));
+
+        if (heldOut is { Count: > 0 })
+        {
+            var unseen = inCatalog.Where(c => heldOut.Contains(c.Unified)).ToList();
+            tasks.Add(ByName("heldout-names-en", "English name of each catalog product whose concept the model never trained on → that product", unseen, c => c.NameEn, limit));
+            tasks.Add(ByName("heldout-names-zh", "Chinese name of each held-out concept's product → that product", unseen, c => c.NameZh, limit));
+            var unseenNoto = unseen.Where(c => c.Noto is not null && File.Exists(c.Noto))
+                .Select(c => new EvalQuery(c.Noto!, new HashSet<string>(StringComparer.Ordinal) { c.ProductId })).ToList();
+            tasks.Add(new EvalTask("heldout-image-noto", "Noto art of each held-out concept (unseen concept, unseen style) → that product",
+                QueryKind.Image, EvalData.Spread(unseenNoto, limit), unseenNoto.Count));
+        }
         return tasks;
     }
 

@@ -11,7 +11,7 @@ namespace Platform.Inference.Tokenization;
 /// CLIP's byte-level BPE tokeniser: the text normalisation, pre-tokenisation and merge order of the reference,
 /// so ids match what the text tower was trained on. Thread-safe; one instance serves every request.
 /// </summary>
-public sealed partial class ClipTokenizer
+public sealed partial class ClipTokenizer : ITextTokenizer
 {
     public const string StartOfTextToken = "<|startoftext|>";
     public const string EndOfTextToken = "<|endoftext|>";
@@ -64,7 +64,8 @@ public sealed partial class ClipTokenizer
     /// Writes start token, ids, end token into <paramref name="destination"/> and zeros after them. Text too long
     /// for it is cut so that the end token is still the last one written, as CLIP's <c>tokenize(truncate=True)</c>.
     /// </summary>
-    public void EncodeForModel(string text, Span<long> destination)
+    /// <returns>How many tokens precede the zeros: the ids and the start and end tokens.</returns>
+    public int EncodeForModel(string text, Span<long> destination)
     {
         ArgumentNullException.ThrowIfNull(text);
         if (destination.Length < 2)
@@ -82,6 +83,7 @@ public sealed partial class ClipTokenizer
             for (var i = 0; i < count; i++)
                 destination[i + 1] = ids[i];
             destination[count + 1] = EndOfText;
+            return count + 2;
         }
         finally
         {

@@ -12,8 +12,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-for sub in ("pretrained", "train"):
-    path = os.path.join(REPO, "models", sub)
+for sub in ("pretrained", "train", ""):
+    path = os.path.join(REPO, "models", sub) if sub else os.path.join(REPO, "models")
     if path not in sys.path:
         sys.path.insert(0, path)
 

@@ -23,7 +23,6 @@ given onnx version, and build.json pins every written file's SHA-256: a mismatch
 """
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -35,6 +34,10 @@ from onnx import TensorProto, helper, numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+if os.path.join(REPO, "models", "pretrained") not in sys.path:
+    sys.path.insert(0, os.path.join(REPO, "models", "pretrained"))
+
+from fetch_pretrained import sha256  # noqa: E402
 DEFAULT_PACKAGE = os.path.join(REPO, "models", "shopping-minilm")
 DEFAULT_PRETRAINED = os.path.join(REPO, ".cache", "pretrained")
 
@@ -48,14 +51,6 @@ BUILT = ("text_encoder.onnx", "image_encoder.onnx", "vocab.txt")
 
 class BuildError(Exception):
     pass
-
-
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -250,6 +245,10 @@ def build(package, pretrained, record=False, log=print):
             hint = "run /usr/bin/python3 models/pretrained/fetch_pretrained.py first" if pretrained in need else \
                 "the package's trained head is missing: retrain with models/align/reproduce.sh"
             raise BuildError(f"{need} does not exist: {hint}")
+    if not record and pins and all(os.path.exists(os.path.join(package, n)) for n in BUILT) \
+            and all(sha256(os.path.join(package, n)) == pins.get(n) for n in BUILT):
+        log(f"present   {package} (every built file matches build.json)")
+        return
     written = {}
     onnx.save(text_tower(os.path.join(pretrained, "minilm", "model.onnx")), os.path.join(package, "text_encoder.onnx"))
     onnx.save(image_tower(os.path.join(pretrained, "resnet18"), os.path.join(package, "image_head.onnx")),

@@ -11,7 +11,7 @@
 #   PLATFORM_DATA_CACHE  where models/data/fetch.sh unpacks the emoji data (default <repo>/.cache/emoji-data)
 #   WORK                 teacher embeddings, features, checkpoints (default <repo>/.cache/shopping-minilm)
 #   OUT                  the package folder (default <repo>/models/shopping-minilm)
-#   VIEWS STEPS_IMAGE STEPS_STUDENT SEED   augmented views per render (16), head steps (3000), student steps (4000),
+#   VIEWS STEPS_IMAGE STEPS_STUDENT SEED   augmented views per render (16), head steps (1000), student steps (4000),
 #                        seed (20261203)
 # The held-out concepts (15%, models/align/common.py) never reach any stage that trains.
 set -euo pipefail
@@ -23,7 +23,7 @@ CACHE="${PLATFORM_DATA_CACHE:-$REPO/.cache/emoji-data}"
 WORK="${WORK:-$REPO/.cache/shopping-minilm}"
 OUT="${OUT:-$REPO/models/shopping-minilm}"
 VIEWS="${VIEWS:-16}"
-STEPS_IMAGE="${STEPS_IMAGE:-3000}"
+STEPS_IMAGE="${STEPS_IMAGE:-1000}"
 STEPS_STUDENT="${STEPS_STUDENT:-4000}"
 SEED="${SEED:-20261203}"
 CONCEPTS="$CACHE/dataset/concepts.jsonl"
@@ -76,6 +76,6 @@ if run_from student; then
 fi
 if run_from export; then
   stage "export to $OUT and build the towers"
-  "$PYTHON" models/align/export.py --work "$WORK" --concepts "$CONCEPTS" --out "$OUT"
+  "$PYTHON" models/align/write_package.py --work "$WORK" --concepts "$CONCEPTS" --out "$OUT"
 fi
 stage "done in $(( (SECONDS - began) / 60 )) min"

@@ -96,14 +96,14 @@ def main(argv=None):
     parser.add_argument("--teacher", required=True)
     parser.add_argument("--concepts", required=True)
     parser.add_argument("--out", required=True)
-    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=512)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--weight-decay", type=float, default=0.05)
     parser.add_argument("--hidden", type=int, default=1024)
-    parser.add_argument("--view-weight", type=float, default=0.5)
-    parser.add_argument("--name-weight", type=float, default=0.5)
-    parser.add_argument("--dropout", type=float, default=0.1, help="feature dropout on the standardised input")
+    parser.add_argument("--view-weight", type=float, default=1.0)
+    parser.add_argument("--name-weight", type=float, default=0.0)
+    parser.add_argument("--dropout", type=float, default=0.3, help="feature dropout on the standardised input")
     parser.add_argument("--without", default="", help="experiments: feature groups to leave out (avg4, max4, avg3)")
     parser.add_argument("--seed", type=int, default=20261203)
     parser.add_argument("--eval-every", type=int, default=500)
@@ -133,6 +133,12 @@ def main(argv=None):
         for group in EN_GROUPS:
             for i in teacher["by_concept"][k][group]:
                 owners.setdefault(i, set()).add(k)
+    # Captions more than one trained concept owns ("fruit", "a photo of a flag"): a row each of [shared, concepts].
+    shared = sorted(i for i, o in owners.items() if len(o) > 1)
+    shared_row = {i: r for r, i in enumerate(shared)}
+    shared_owners = torch.zeros(max(len(shared), 1), len(feats["ids"]), dtype=torch.bool)
+    for i in shared:
+        shared_owners[shared_row[i], list(owners[i])] = True
     weights = [GROUP_WEIGHTS[g] for g in EN_GROUPS]
     names = text[[teacher["by_concept"][k]["en_name"][0] for k in trained]]
     name_row = {k: i for i, k in enumerate(trained)}
@@ -179,7 +185,12 @@ def main(argv=None):
         v1, v2 = forward_views(torch.tensor(first)), forward_views(torch.tensor(second))
         t = text[captions]
         logit = scale.exp().clamp(max=100)
-        positives = torch.tensor([[k in owners[c] for k in batch] for c in captions], dtype=torch.float32)
+        batch_t = torch.tensor(batch)
+        positives = torch.eye(len(batch), dtype=torch.bool)
+        for r, c in enumerate(captions):
+            if c in shared_row:
+                positives[r] |= shared_owners[shared_row[c], batch_t]
+        positives = positives.float()
         logits = logit * t @ v1.T  # [captions, images]
         loss_t = -(F.log_softmax(logits, dim=1) * positives / positives.sum(1, keepdim=True)).sum(1).mean()
         loss_i = -(F.log_softmax(logits.T, dim=1) * positives.T / positives.T.sum(1, keepdim=True)).sum(1).mean()

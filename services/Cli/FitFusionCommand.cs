@@ -101,6 +101,8 @@ public static class FitFusionCommand
             ("fuzzy", start.FuzzyWeight, fitted.FuzzyWeight),
             ("text vector", start.TextVectorWeight, fitted.TextVectorWeight),
             ("image vector", start.ImageVectorWeight, fitted.ImageVectorWeight),
+            ("text vector, words mostly CJK", start.CjkTextVectorWeight ?? start.TextVectorWeight, fitted.CjkTextVectorWeight ?? fitted.TextVectorWeight),
+            ("image vector, words mostly CJK", start.CjkImageVectorWeight ?? start.ImageVectorWeight, fitted.CjkImageVectorWeight ?? fitted.ImageVectorWeight),
             ("photo", start.PhotoWeight, fitted.PhotoWeight),
             ("photo text", start.PhotoTextWeight, fitted.PhotoTextWeight),
             ("caption", start.CaptionWeight, fitted.CaptionWeight),

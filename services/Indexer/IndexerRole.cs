@@ -25,7 +25,7 @@ public static class IndexerRole
         if (ProductStoreSelection.UsesClusterStore(builder.Configuration))
             builder.AddPlatformClient(SiloSettings.From(builder.Configuration));
         builder.Services.AddProductVectorStore(builder.Configuration, settings.DataDirectory);
-        builder.AddIndexerService(new IndexerServiceOptions(settings.DataDirectory, ModelPackage.Load(settings.RequireModel()).EmbeddingDim));
+        builder.AddIndexerService(new IndexerServiceOptions(settings.DataDirectory, ModelPackage.Describe(settings.RequireModel()).EmbeddingDim));
         // Registered before the bus, so hosts start it (and wait for it) before any message is consumed.
         builder.Services.AddHostedService<IndexStartupService>();
         builder.AddPlatformBus(bus => bus.AddIndexerConsumers());

@@ -26,7 +26,7 @@ public static class RetrievalRole
         });
         builder.Services.AddProductVectorStore(builder.Configuration, settings.DataDirectory);
         var model = settings.RequireModel();
-        builder.AddRetrievalService(new RetrievalServiceOptions(settings.DataDirectory, ModelPackage.Load(model).EmbeddingDim)
+        builder.AddRetrievalService(new RetrievalServiceOptions(settings.DataDirectory, ModelPackage.Describe(model).EmbeddingDim)
         {
             Fusion = FusionOptions.ForModel(model),
         });

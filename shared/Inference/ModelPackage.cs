@@ -56,7 +56,16 @@ public sealed record ModelPackage(
     public string TextOutput { get; init; } = DefaultOutput;
 
     /// <summary>Reads and validates <c>model.json</c> in <paramref name="directory"/>; every problem found is named.</summary>
-    public static ModelPackage Load(string directory)
+    public static ModelPackage Load(string directory) => Load(directory, files: true);
+
+    /// <summary>
+    /// Reads and validates <c>model.json</c> without requiring the towers and tokenizer files it names: what a role that
+    /// runs no tower needs (the gateway's image preprocessing, the indexer's and retrieval's embedding dimension). Their
+    /// container images carry the package's small files only; the encoder's builds the towers.
+    /// </summary>
+    public static ModelPackage Describe(string directory) => Load(directory, files: false);
+
+    private static ModelPackage Load(string directory, bool files)
     {
         directory = Path.GetFullPath(directory);
         var manifestPath = Path.Combine(directory, ManifestName);
@@ -89,7 +98,7 @@ public sealed record ModelPackage(
                 return null;
             }
             var path = Path.GetFullPath(Path.Combine(directory, relative));
-            if (!File.Exists(path))
+            if (files && !File.Exists(path))
                 problems.Add($"'{field}' names {relative}, which is not in the package");
             return path;
         }

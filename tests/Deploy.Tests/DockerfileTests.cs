@@ -23,8 +23,11 @@ public sealed class DockerfileTests
         var file = Load(PlatformContract.RoleNamed(name));
         Assert.True(file.Stages.Count >= 2, $"{name}: one stage only");
         Assert.StartsWith("mcr.microsoft.com/dotnet/sdk:", file.Stages[0].Base);
-        // The image the role runs in must not carry the SDK.
-        Assert.DoesNotContain(file.Stages, s => s != file.Stages[0] && s.Base.Contains("/sdk:", StringComparison.Ordinal));
+        // The image the role runs in must not carry the SDK: the SDK stages (build, the encoder's pretrained) are only
+        // copied from, never built on.
+        var sdk = file.Stages.Where(s => s.Base.Contains("/sdk:", StringComparison.Ordinal)).Select(s => s.Name).ToHashSet();
+        Assert.DoesNotContain("/sdk:", file.Final.Base, StringComparison.Ordinal);
+        Assert.DoesNotContain(file.Stages, s => sdk.Contains(s.Base));
         Assert.Contains(file.Final.All("COPY"), c => c.Words.Contains("--from=build"));
     }
 
@@ -113,14 +116,30 @@ public sealed class DockerfileTests
         var env = EnvOf(final);
         Assert.Equal("http://+:8080", env["ASPNETCORE_URLS"]);
         Assert.Equal("/data", env["Platform__Data"]);
-        Assert.Equal("/app/models/shopping-clip", env["Platform__Model"]);
+        Assert.Equal("/app/models/shopping-minilm", env["Platform__Model"]);
         Assert.Equal(name, env["OTEL_SERVICE_NAME"]);
         Assert.All(env.Keys.Where(k => k.Contains("__") || k.StartsWith("OTEL_", StringComparison.Ordinal)),
             k => Assert.Contains(k, PlatformContract.Keys));
         // The model the images ship is the one Platform__Model names, and /data is a volume.
-        Assert.Contains(final.All("COPY"), c => c.Words is ["models/shopping-clip/", "models/shopping-clip/"]);
+        Assert.Contains(final.All("COPY"), c => c.Words is [.., var from, "models/shopping-minilm/"] && from.EndsWith("models/shopping-minilm/", StringComparison.Ordinal));
         Assert.Contains(final.All("WORKDIR"), w => w.Args == "/app");
         Assert.Contains(final.All("VOLUME"), v => v.Args == "/data");
+    }
+
+    [Fact]
+    public void Encoder_builds_the_model_towers_from_the_nuget_packages_and_checks_them()
+    {
+        // The towers are git-ignored and left out of the context: the image writes them as .ci/setup does, on Debian 12
+        // (build.json's checksums are of its python3-onnx), and the final stage takes the checked package.
+        var file = Load(PlatformContract.Encoder);
+        var pretrained = file.StageNamed("pretrained")!;
+        Assert.Contains(pretrained.All("RUN"), r => r.Args.Contains("models/pretrained/fetch_pretrained.py", StringComparison.Ordinal));
+        var model = file.StageNamed("model")!;
+        Assert.StartsWith("debian:bookworm", model.Base);
+        Assert.Contains(model.All("RUN"), r => r.Args.Contains("python3-onnx", StringComparison.Ordinal));
+        Assert.Contains(model.All("RUN"), r => r.Args.Contains("models/align/package.py", StringComparison.Ordinal));
+        Assert.Contains(model.All("COPY"), c => c.Words is ["--from=pretrained", ..]);
+        Assert.Contains(file.Final.All("COPY"), c => c.Words is ["--from=model", "/src/models/shopping-minilm/", "models/shopping-minilm/"]);
     }
 
     [Fact]

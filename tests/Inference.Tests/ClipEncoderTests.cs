@@ -104,6 +104,31 @@ public sealed class ClipEncoderTests : IDisposable
     }
 
     [Fact]
+    public void A_package_described_for_a_role_without_towers_needs_only_a_valid_model_json()
+    {
+        var dir = Directory.CreateTempSubdirectory("pkg-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "model.json"), """
+                { "name": "small-files-only", "embedding_dim": 384, "image_size": 224, "mean": [0, 0, 0], "std": [1, 1, 1],
+                  "context_length": 128, "tokenizer": { "kind": "wordpiece", "vocab": "vocab.txt" },
+                  "image_tower": "image.onnx", "text_tower": "text.onnx" }
+                """);
+
+            var described = ModelPackage.Describe(dir);
+
+            Assert.Equal((384, 224), (described.EmbeddingDim, described.ImageSize));
+            Assert.Contains("image.onnx", Assert.Throws<ModelPackageException>(() => ModelPackage.Load(dir)).Message);
+            File.WriteAllText(Path.Combine(dir, "model.json"), """{ "name": "broken", "embedding_dim": 0 }""");
+            Assert.Contains("embedding_dim", Assert.Throws<ModelPackageException>(() => ModelPackage.Describe(dir)).Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_folder_without_model_json_is_refused()
     {
         var error = Assert.Throws<ModelPackageException>(() => ModelPackage.Load(Path.GetTempPath()));

@@ -63,7 +63,7 @@ public static class PlatformContract
     public static readonly IReadOnlyDictionary<string, string> FixedValues = new Dictionary<string, string>
     {
         ["Platform__Data"] = "/data",
-        ["Platform__Model"] = "/app/models/shopping-clip",
+        ["Platform__Model"] = "/app/models/shopping-minilm",
         ["Orleans__Membership"] = "redis",
         ["Orleans__Redis"] = "redis:6379",
         ["Orleans__ClusterId"] = "platform",

@@ -193,6 +193,11 @@ public static class EvalCommand
             classification.AddRange(await ClassifyAsync(encoder, embeddings, index, products, conceptById, o.Limit, skipped, ct));
         var classificationSeconds = classificationWatch.Elapsed.TotalSeconds;
 
+        // The same-photo threshold's two sides (needs the catalog's image vectors, so in process).
+        SamePhotoReport? samePhoto = null;
+        if (encoder is not null && o.Server is null && index.HasEmbeddings)
+            samePhoto = await SamePhotoEval.RunAsync(encoder, index, products, FusionOptions.ForModel(modelDirectory!).SamePhoto, o.Limit, ct);
+
         // Recommendation (needs embeddings: the taste vectors and neighbours are in the model's space).
         RecommendationReport? recommendation = null;
         if (encoder is not null && o.Server is null)
@@ -232,7 +237,7 @@ public static class EvalCommand
             SystemOrder.Where(name => systems.Any(s => s.Name == name)).ToList(),
             taskResults, classification, skipped, problems,
             new RunTimings(loadSeconds, indexSeconds, indexSeconds > 0 ? products.Count / indexSeconds : 0, classificationSeconds,
-                total.Elapsed.TotalSeconds, runner.Timings)) { Recommendation = recommendation, Fit = fit };
+                total.Elapsed.TotalSeconds, runner.Timings)) { Recommendation = recommendation, Fit = fit, SamePhoto = samePhoto };
 
         await File.WriteAllTextAsync(Path.Combine(o.Out.FullName, "report.json"), ReportWriter.ToJson(report), ct);
         await File.WriteAllTextAsync(Path.Combine(o.Out.FullName, "report.md"), ReportWriter.ToMarkdown(report), ct);

@@ -38,6 +38,23 @@ public sealed record FusionOptions
     /// <summary><see cref="ImageVectorWeight"/> for words mostly in CJK; null: the same.</summary>
     public double? CjkImageVectorWeight { get; init; }
 
+    /// <summary>
+    /// Words (not mostly CJK) of at least this many words are a sentence that describes a need ("something warm for my
+    /// hands") rather than a product's name: its fuzzy and vector lists weigh the <c>Sentence*</c> weights. Measured on
+    /// the demo catalog, the embeddings read such sentences better than the lexical lists do, while one or two words
+    /// (a name, a typo) are best matched by their letters. 0: no query is a sentence.
+    /// </summary>
+    public int SentenceWords { get; init; }
+
+    /// <summary><see cref="TextVectorWeight"/> for a sentence (<see cref="SentenceWords"/>); null: the same.</summary>
+    public double? SentenceTextVectorWeight { get; init; }
+
+    /// <summary><see cref="ImageVectorWeight"/> for a sentence; null: the same.</summary>
+    public double? SentenceImageVectorWeight { get; init; }
+
+    /// <summary><see cref="FuzzyWeight"/> for a sentence; null: the same.</summary>
+    public double? SentenceFuzzyWeight { get; init; }
+
     /// <summary>Weight of the photo vs product-image embedding list (and, in early fusion, the combined vector's image list).</summary>
     public double PhotoWeight { get; init; } = 1.0;
 
@@ -71,7 +88,8 @@ public sealed record FusionOptions
     /// the words ask for another. Measured on the demo catalog with shopping-clip: a catalog picture re-encoded as
     /// JPEG (quality 60 to 90) or scaled to half scores at least 0.997 against itself, while variants (a mirrored
     /// magnifying glass, a padlock with its key, eleven o'clock beside one o'clock) score up to 0.993, and must stay.
-    /// A cropped photo (0.96 to 0.996) may not be recognised as the product's own.
+    /// A cropped photo (0.96 to 0.996) may not be recognised as the product's own. Another model scores otherwise: its
+    /// package's fusion.json sets its own, chosen from <c>platform eval</c>'s "same photo" section (both sides measured).
     /// </summary>
     public double SamePhoto { get; init; } = 0.997;
 
@@ -125,21 +143,55 @@ public sealed record FusionOptions
 
     public string ToJson() => System.Text.Json.JsonSerializer.Serialize(this, Json);
 
+    /// <summary>What kind of words <paramref name="words"/> are, for the weights of their lists.</summary>
+    public QueryWords KindOf(string? words) =>
+        string.IsNullOrWhiteSpace(words) ? QueryWords.Keywords : KindOf(CjkScript.IsMostlyCjk(words), TextTokens.Words(words).Count());
+
+    /// <summary>What kind of words a query's are, from whether they are mostly CJK and how many words (outside CJK) they count.</summary>
+    public QueryWords KindOf(bool mostlyCjk, int wordCount) =>
+        mostlyCjk ? QueryWords.Cjk : SentenceWords > 0 && wordCount >= SentenceWords ? QueryWords.Sentence : QueryWords.Keywords;
+
     /// <summary>The weights a request's own override, each field it leaves null taking these.</summary>
     /// <param name="photoAlone">The query is a photo without words: the photo-text list weighs <see cref="PhotoAloneTextWeight"/>.</param>
-    /// <param name="cjkWords">The words are mostly CJK: the text's vector lists weigh <see cref="CjkTextVectorWeight"/> and <see cref="CjkImageVectorWeight"/>.</param>
-    public SignalWeights Resolve(SignalWeights? asked, bool photoAlone = false, bool cjkWords = false) => new()
+    /// <param name="words">
+    /// The kind of the query's words: mostly CJK, the text's vector lists weigh <see cref="CjkTextVectorWeight"/> and
+    /// <see cref="CjkImageVectorWeight"/>; a sentence, the <c>Sentence*</c> weights.
+    /// </param>
+    public SignalWeights Resolve(SignalWeights? asked, bool photoAlone = false, QueryWords words = QueryWords.Keywords) => new()
     {
         Lexical = asked?.Lexical ?? LexicalWeight,
         Title = asked?.Title ?? TitleMatchWeight,
-        Fuzzy = asked?.Fuzzy ?? FuzzyWeight,
-        TextVector = asked?.TextVector ?? (cjkWords ? CjkTextVectorWeight ?? TextVectorWeight : TextVectorWeight),
-        ImageVector = asked?.ImageVector ?? (cjkWords ? CjkImageVectorWeight ?? ImageVectorWeight : ImageVectorWeight),
+        Fuzzy = asked?.Fuzzy ?? (words == QueryWords.Sentence ? SentenceFuzzyWeight ?? FuzzyWeight : FuzzyWeight),
+        TextVector = asked?.TextVector ?? words switch
+        {
+            QueryWords.Cjk => CjkTextVectorWeight ?? TextVectorWeight,
+            QueryWords.Sentence => SentenceTextVectorWeight ?? TextVectorWeight,
+            _ => TextVectorWeight,
+        },
+        ImageVector = asked?.ImageVector ?? words switch
+        {
+            QueryWords.Cjk => CjkImageVectorWeight ?? ImageVectorWeight,
+            QueryWords.Sentence => SentenceImageVectorWeight ?? ImageVectorWeight,
+            _ => ImageVectorWeight,
+        },
         Photo = asked?.Photo ?? PhotoWeight,
         PhotoText = asked?.PhotoText ?? (photoAlone ? PhotoAloneTextWeight : PhotoTextWeight),
         Caption = asked?.Caption ?? CaptionWeight,
         TextShare = asked?.TextShare ?? TextShare,
     };
+}
+
+/// <summary>The kinds of query words that <see cref="FusionOptions"/> may weigh apart.</summary>
+public enum QueryWords
+{
+    /// <summary>A few words: a product's name, a category, a typo.</summary>
+    Keywords,
+
+    /// <summary>A sentence that describes a need (<see cref="FusionOptions.SentenceWords"/> words or more).</summary>
+    Sentence,
+
+    /// <summary>Words mostly in CJK (<see cref="CjkScript.IsMostlyCjk"/>).</summary>
+    Cjk,
 }
 
 /// <summary>Turns a shopper's query into the model's space: through an encoder grain when served, directly in the eval.</summary>
@@ -268,7 +320,7 @@ public sealed class SearchService(IQueryEncoder encoder, ProductIndex index, Fus
     public async Task<Gathered> GatherAsync(SearchQuery query, bool everySignal, CancellationToken cancellationToken = default)
     {
         var typed = string.IsNullOrWhiteSpace(query.Text) ? null : query.Text;
-        var weights = fusion.Resolve(query.Weights, photoAlone: typed is null && query.Image is not null, cjkWords: typed is not null && CjkScript.IsMostlyCjk(typed));
+        var weights = fusion.Resolve(query.Weights, photoAlone: typed is null && query.Image is not null, words: fusion.KindOf(typed));
         var candidates = Math.Max(query.K * 4, fusion.MinCandidates);
         var filter = ProductFilters.ToStoreFilter(query.Filter);
         var (text, ruledOut) = await RuleOutAsync(typed, query.Image is not null, filter, cancellationToken);

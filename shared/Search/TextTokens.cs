@@ -91,7 +91,7 @@ public static class TextTokens
     }
 
     /// <summary>The lower-cased words of letters and digits, unstemmed, CJK left out.</summary>
-    private static IEnumerable<string> Words(string? text)
+    public static IEnumerable<string> Words(string? text)
     {
         if (string.IsNullOrEmpty(text))
             yield break;

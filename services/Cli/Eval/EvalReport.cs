@@ -37,6 +37,9 @@ public sealed record EvalReport(
     /// <summary>The fusion's cross-validated figures on the dev and composed sets, when they ran.</summary>
     public FitFigures? Fit { get; init; }
 
+    /// <summary>What the same-photo threshold separates, when it ran (in process, with a model).</summary>
+    public SamePhotoReport? SamePhoto { get; init; }
+
     /// <summary>The metric columns, in table order: (short label, JSON key, value).</summary>
     public IReadOnlyList<(string Label, string Key, Func<MetricSummary, double> Value)> Metrics =>
     [
@@ -105,6 +108,18 @@ public static class ReportWriter
             {
                 folds = fit.Folds,
                 sets = fit.Sets.Select(s => new { name = s.Name, metric = s.Metric, queries = s.Queries, current = Round(s.Current), held_out = Round(s.HeldOut), in_sample = Round(s.InSample) }),
+            },
+            same_photo = r.SamePhoto is not { } same ? null : new
+            {
+                threshold = same.Threshold,
+                recognised = Round(same.Recognised),
+                re_encoded = same.ReEncoded.Select(v => new { variant = v.Name, photos = v.Photos, min = Round(v.Min), p5 = Round(v.P5), median = Round(v.Median) }),
+                products = same.Products,
+                nearest_other_max = Round(same.NearestOtherMax),
+                nearest_other_p99 = Round(same.NearestOtherP99),
+                nearest_other_at_threshold = same.NearestOtherAtThreshold,
+                curve = same.Curve.Select(c => new { threshold = c.Threshold, recognised = Round(c.Recognised), products_with_twin = c.ProductsWithTwin }),
+                closest_pairs = same.ClosestPairs.Select(p => new { a = p.A, b = p.B, score = Round(p.Score) }),
             },
             recommendation = r.Recommendation is not { } reco ? null : new
             {
@@ -176,6 +191,22 @@ public static class ReportWriter
             foreach (var set in fitted.Sets)
                 md.AppendLine($"| {set.Name} ({set.Queries}) | {set.Metric} | {F(set.Current)} | {F(set.HeldOut)} | {F(set.InSample)} |");
             md.AppendLine();
+        }
+
+        if (r.SamePhoto is { } same)
+        {
+            md.AppendLine("## Same photo").AppendLine();
+            md.AppendLine($"A photo with words never returns the photo's own product: products whose image scores at least {same.Threshold} against the photo. " +
+                $"Catalog pictures sent back re-encoded, against their own product (the threshold recognises {F(same.Recognised)} of them):").AppendLine();
+            md.AppendLine("| re-encoded as | photos | min | 5th percentile | median |").AppendLine("|---|---:|---:|---:|---:|");
+            foreach (var v in same.ReEncoded)
+                md.AppendLine($"| {Escape(v.Name)} | {v.Photos} | {F(v.Min)} | {F(v.P5)} | {F(v.Median)} |");
+            md.AppendLine().AppendLine($"Each of {same.Products} products against its nearest other product: max {F(same.NearestOtherMax)}, 99th percentile " +
+                $"{F(same.NearestOtherP99)}; {same.NearestOtherAtThreshold} at or above the threshold (they would hide each other).").AppendLine();
+            md.AppendLine("| threshold | re-encodes recognised | products with another at or above |").AppendLine("|---:|---:|---:|");
+            foreach (var c in same.Curve)
+                md.AppendLine($"| {c.Threshold} | {F(c.Recognised)} | {c.ProductsWithTwin} |");
+            md.AppendLine().AppendLine("Closest pairs of distinct products: " + string.Join("; ", same.ClosestPairs.Select(p => $"{Escape(p.A)} ~ {Escape(p.B)} {F(p.Score)}")) + ".").AppendLine();
         }
 
         if (r.Recommendation is { } recommendation)
@@ -281,6 +312,21 @@ public static class ReportWriter
             foreach (var set in fit.Sets)
                 table2.AddRow($"{set.Name} ({set.Queries})", set.Metric, F(set.Current), F(set.HeldOut), F(set.InSample));
             AnsiConsole.Write(table2);
+        }
+        if (r.SamePhoto is { } same)
+        {
+            var table3 = new Table().Border(TableBorder.Simple).Title($"same photo (threshold {same.Threshold}: recognises {F(same.Recognised)} of re-encodes; " +
+                $"nearest other product max {F(same.NearestOtherMax)}, p99 {F(same.NearestOtherP99)}, {same.NearestOtherAtThreshold} at or above)");
+            table3.AddColumns("re-encoded as", "photos", "min", "p5", "median");
+            foreach (var v in same.ReEncoded)
+                table3.AddRow(Markup.Escape(v.Name), v.Photos.ToString(CultureInfo.InvariantCulture), F(v.Min), F(v.P5), F(v.Median));
+            AnsiConsole.Write(table3);
+            var curve = new Table().Border(TableBorder.Simple).Title("same-photo threshold: both sides");
+            curve.AddColumns("threshold", "re-encodes recognised", "products with another at or above");
+            foreach (var c in same.Curve)
+                curve.AddRow(c.Threshold.ToString(CultureInfo.InvariantCulture), F(c.Recognised), c.ProductsWithTwin.ToString(CultureInfo.InvariantCulture));
+            AnsiConsole.Write(curve);
+            AnsiConsole.MarkupLineInterpolated($"closest pairs of distinct products: {string.Join("; ", same.ClosestPairs.Select(p => $"{p.A} ~ {p.B} {F(p.Score)}"))}");
         }
         if (r.Recommendation is { } recommendation)
         {

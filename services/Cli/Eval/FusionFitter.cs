@@ -3,6 +3,7 @@ using Platform.Contracts.Grains;
 using Platform.Inference;
 using Platform.Inference.Imaging;
 using Platform.Retrieval;
+using Platform.Search;
 
 namespace Platform.Cli.Eval;
 
@@ -39,7 +40,7 @@ public sealed class FusionFitter(SearchService search, FusionOptions start, int 
         EvalData.Spread(EvalTasks.FromTitles(catalog, null).Single(t => t.Name == TypoSet).Queries, TypoSample);
 
     private sealed record Case(string Set, int Cutoff, IReadOnlySet<string> Relevant, List<RankedList> Text, List<RankedList>? Late, Dictionary<double, List<RankedList>>? Early,
-        IReadOnlyList<ProductScore>? Photo = null, IReadOnlySet<string>? RuledOut = null, bool CjkWords = false);
+        IReadOnlyList<ProductScore>? Photo = null, IReadOnlySet<string>? RuledOut = null, bool CjkWords = false, int WordCount = 0);
 
     private sealed record Parameter(string Name, double[] Grid, Func<FusionOptions, double> Get, Func<FusionOptions, double, FusionOptions> Set);
 
@@ -53,6 +54,10 @@ public sealed class FusionFitter(SearchService search, FusionOptions start, int 
         new("imageVector", [0, 0.25, 0.5, 1, 2], o => o.ImageVectorWeight, (o, v) => o with { ImageVectorWeight = v }),
         new("cjkTextVector", [0, 0.25, 0.5, 1, 2], o => o.CjkTextVectorWeight ?? o.TextVectorWeight, (o, v) => o with { CjkTextVectorWeight = v }),
         new("cjkImageVector", [0, 0.25, 0.5, 1, 2], o => o.CjkImageVectorWeight ?? o.ImageVectorWeight, (o, v) => o with { CjkImageVectorWeight = v }),
+        new("sentenceWords", [0, 2, 3, 4, 5, 6], o => o.SentenceWords, (o, v) => o with { SentenceWords = (int)v }),
+        new("sentenceFuzzy", [0, 0.25, 0.5, 1, 2], o => o.SentenceFuzzyWeight ?? o.FuzzyWeight, (o, v) => o with { SentenceFuzzyWeight = v }),
+        new("sentenceTextVector", [0, 0.25, 0.5, 1, 2, 3, 4], o => o.SentenceTextVectorWeight ?? o.TextVectorWeight, (o, v) => o with { SentenceTextVectorWeight = v }),
+        new("sentenceImageVector", [0, 0.25, 0.5, 1, 2, 3], o => o.SentenceImageVectorWeight ?? o.ImageVectorWeight, (o, v) => o with { SentenceImageVectorWeight = v }),
         new("photo", [0.5, 1, 2, 4, 8], o => o.PhotoWeight, (o, v) => o with { PhotoWeight = v }),
         new("photoText", [0, 0.25, 0.5, 1], o => o.PhotoTextWeight, (o, v) => o with { PhotoTextWeight = v }),
         new("caption", [0, 0.5, 1, 2, 4], o => o.CaptionWeight, (o, v) => o with { CaptionWeight = v }),
@@ -74,7 +79,7 @@ public sealed class FusionFitter(SearchService search, FusionOptions start, int 
             {
                 var gathered = await search.GatherAsync(new SearchQuery { Text = query.Query, K = 100 }, everySignal: true, ct);
                 _cases.Add(new Case(set, cutoff, query.Relevant, gathered.Lists, null, null, RuledOut: gathered.RuledOut,
-                    CjkWords: CjkScript.IsMostlyCjk(query.Query)));
+                    CjkWords: CjkScript.IsMostlyCjk(query.Query), WordCount: TextTokens.Words(query.Query).Count()));
                 progress(1);
             }
         }
@@ -92,7 +97,8 @@ public sealed class FusionFitter(SearchService search, FusionOptions start, int 
                 early[share] = [.. lists.Lists.Where(l => l.Signal.StartsWith("composed-", StringComparison.Ordinal))];
             }
             var text = late.Lists.Where(l => l.Signal is "lexical" or "title" or "fuzzy" or "caption").ToList();
-            _cases.Add(new Case(ComposedSet, 1, query.Relevant, text, [.. late.Lists.Where(l => !text.Contains(l))], early, late.Photo, late.RuledOut));
+            _cases.Add(new Case(ComposedSet, 1, query.Relevant, text, [.. late.Lists.Where(l => !text.Contains(l))], early, late.Photo, late.RuledOut,
+                CjkScript.IsMostlyCjk(query.Modifier), TextTokens.Words(query.Modifier).Count()));
             progress(1);
         }
     }
@@ -125,8 +131,11 @@ public sealed class FusionFitter(SearchService search, FusionOptions start, int 
     /// </summary>
     private FusionOptions Descend(List<Case> cases)
     {
+        // With no sentence length set, the sentence weights change nothing and the length alone changes nothing either
+        // (its weights are the others'), so one coordinate at a time could never leave it off: descend from 3 words.
+        var from = start.SentenceWords > 0 ? start : start with { SentenceWords = 3 };
         var photoText = Parameters.Single(p => p.Name == "photoText");
-        return photoText.Grid.Select(v => photoText.Set(start, v)).Prepend(start)
+        return photoText.Grid.Select(v => photoText.Set(from, v)).Prepend(from)
             .Select(s => Descend(s, cases)).MaxBy(f => Objective(f, cases))!;
     }
 
@@ -168,7 +177,7 @@ public sealed class FusionFitter(SearchService search, FusionOptions start, int 
 
     private static IEnumerable<RankedList> Lists(FusionOptions options, Case c)
     {
-        var weights = options.Resolve(null, cjkWords: c.CjkWords && c.Set != ComposedSet);
+        var weights = options.Resolve(null, words: options.KindOf(c.CjkWords, c.WordCount));
         double Weight(string signal) => signal switch
         {
             "lexical" => weights.Lexical!.Value,

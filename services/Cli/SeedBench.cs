@@ -47,7 +47,8 @@ public static class SeedBench
         {
             var tensors = encoder.PreprocessImages([.. batch.Select(i => images[i])]).Select(p => p.Tensor ?? throw new InvalidDataException(p.Error!.Message)).ToList();
             imageVectors.AddRange(encoder.EncodePreprocessedImages(tensors));
-            textVectors.AddRange(encoder.EncodeTexts([.. batch.Select(i => ProductText.Of(demo[i].Product!))]));
+            var texts = ProductText.Batch.Of(batch.Select(i => demo[i].Product!));
+            textVectors.AddRange(texts.Vectors(encoder.EncodeTexts(texts.Texts)));
         }
 
         var clock = Stopwatch.StartNew();

@@ -84,8 +84,9 @@ public sealed class EncodeProductsConsumer(EncoderDirectory encoders, IProductCa
                 var encoder = encoders.Pick(EncodePriority.Ingest);
                 var describing = encoder.Describe();
                 var imageEncoding = encoder.EncodeImages([.. images], EncodePriority.Ingest);
-                var textEncoding = encoder.EncodeTexts([.. work.Select(p => ProductText.Of(p.Product))], EncodePriority.Ingest);
-                return (await describing, await imageEncoding, await textEncoding);
+                var texts = ProductText.Batch.Of(work.Select(p => p.Product));
+                var textEncoding = encoder.EncodeTexts([.. texts.Texts], EncodePriority.Ingest);
+                return (await describing, await imageEncoding, texts.Vectors(await textEncoding));
             }
             catch (Exception e) when (IsTransient(e) && DateTime.UtcNow + pause < deadline)
             {

@@ -69,7 +69,8 @@ public sealed class EvalIndex : IDisposable
                         problems.Add($"{batch[i].Product.Id}: image rejected ({preprocessed[i].Error!.Message}); not indexed");
                 }
                 var imageVectors = encoder.EncodePreprocessedImages(work.ConvertAll(i => preprocessed[i].Tensor!));
-                var textVectors = encoder.EncodeTexts(work.ConvertAll(i => ProductText.Of(batch[i].Product)));
+                var texts = ProductText.Batch.Of(work.Select(i => batch[i].Product));
+                var textVectors = texts.Vectors(encoder.EncodeTexts(texts.Texts));
                 for (var j = 0; j < work.Count; j++)
                 {
                     var i = work[j];

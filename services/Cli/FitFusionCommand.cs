@@ -104,6 +104,8 @@ public static class FitFusionCommand
             ("text vector, words mostly CJK", start.CjkTextVectorWeight ?? start.TextVectorWeight, fitted.CjkTextVectorWeight ?? fitted.TextVectorWeight),
             ("image vector, words mostly CJK", start.CjkImageVectorWeight ?? start.ImageVectorWeight, fitted.CjkImageVectorWeight ?? fitted.ImageVectorWeight),
             ("words that make a sentence (0: none)", start.SentenceWords, fitted.SentenceWords),
+            ("lexical, sentence", start.SentenceLexicalWeight ?? start.LexicalWeight, fitted.SentenceLexicalWeight ?? fitted.LexicalWeight),
+            ("title, sentence", start.SentenceTitleMatchWeight ?? start.TitleMatchWeight, fitted.SentenceTitleMatchWeight ?? fitted.TitleMatchWeight),
             ("fuzzy, sentence", start.SentenceFuzzyWeight ?? start.FuzzyWeight, fitted.SentenceFuzzyWeight ?? fitted.FuzzyWeight),
             ("text vector, sentence", start.SentenceTextVectorWeight ?? start.TextVectorWeight, fitted.SentenceTextVectorWeight ?? fitted.TextVectorWeight),
             ("image vector, sentence", start.SentenceImageVectorWeight ?? start.ImageVectorWeight, fitted.SentenceImageVectorWeight ?? fitted.ImageVectorWeight),

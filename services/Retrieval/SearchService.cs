@@ -40,7 +40,7 @@ public sealed record FusionOptions
 
     /// <summary>
     /// Words (not mostly CJK) of at least this many words are a sentence that describes a need ("something warm for my
-    /// hands") rather than a product's name: its fuzzy and vector lists weigh the <c>Sentence*</c> weights. Measured on
+    /// hands") rather than a product's name: its lexical, title, fuzzy and vector lists weigh the <c>Sentence*</c> weights. Measured on
     /// the demo catalog, the embeddings read such sentences better than the lexical lists do, while one or two words
     /// (a name, a typo) are best matched by their letters. 0: no query is a sentence.
     /// </summary>
@@ -54,6 +54,12 @@ public sealed record FusionOptions
 
     /// <summary><see cref="FuzzyWeight"/> for a sentence; null: the same.</summary>
     public double? SentenceFuzzyWeight { get; init; }
+
+    /// <summary><see cref="LexicalWeight"/> for a sentence; null: the same.</summary>
+    public double? SentenceLexicalWeight { get; init; }
+
+    /// <summary><see cref="TitleMatchWeight"/> for a sentence; null: the same.</summary>
+    public double? SentenceTitleMatchWeight { get; init; }
 
     /// <summary>Weight of the photo vs product-image embedding list (and, in early fusion, the combined vector's image list).</summary>
     public double PhotoWeight { get; init; } = 1.0;
@@ -159,8 +165,8 @@ public sealed record FusionOptions
     /// </param>
     public SignalWeights Resolve(SignalWeights? asked, bool photoAlone = false, QueryWords words = QueryWords.Keywords) => new()
     {
-        Lexical = asked?.Lexical ?? LexicalWeight,
-        Title = asked?.Title ?? TitleMatchWeight,
+        Lexical = asked?.Lexical ?? (words == QueryWords.Sentence ? SentenceLexicalWeight ?? LexicalWeight : LexicalWeight),
+        Title = asked?.Title ?? (words == QueryWords.Sentence ? SentenceTitleMatchWeight ?? TitleMatchWeight : TitleMatchWeight),
         Fuzzy = asked?.Fuzzy ?? (words == QueryWords.Sentence ? SentenceFuzzyWeight ?? FuzzyWeight : FuzzyWeight),
         TextVector = asked?.TextVector ?? words switch
         {

@@ -44,7 +44,7 @@ public sealed class FusionOptionsTests
         var fusion = new FusionOptions
         {
             SentenceWords = 3, FuzzyWeight = 2, TextVectorWeight = 0.5, ImageVectorWeight = 0.5,
-            SentenceFuzzyWeight = 1, SentenceTextVectorWeight = 2, SentenceImageVectorWeight = 1,
+            SentenceFuzzyWeight = 1, SentenceTextVectorWeight = 2, SentenceImageVectorWeight = 1, SentenceLexicalWeight = 0.25,
         };
 
         var keywords = fusion.Resolve(null, words: fusion.KindOf("warm gloves"));
@@ -52,7 +52,9 @@ public sealed class FusionOptionsTests
 
         Assert.Equal((2.0, 0.5, 0.5), (keywords.Fuzzy!.Value, keywords.TextVector!.Value, keywords.ImageVector!.Value));
         Assert.Equal((1.0, 2.0, 1.0), (sentence.Fuzzy!.Value, sentence.TextVector!.Value, sentence.ImageVector!.Value));
-        Assert.Equal((fusion.LexicalWeight, fusion.TitleMatchWeight), (sentence.Lexical!.Value, sentence.Title!.Value));
+        // Unset sentence weights (the title match here) are the others'.
+        Assert.Equal((0.25, fusion.TitleMatchWeight), (sentence.Lexical!.Value, sentence.Title!.Value));
+        Assert.Equal(fusion.LexicalWeight, keywords.Lexical!.Value);
     }
 
     [Fact]

@@ -55,6 +55,8 @@ public sealed class FusionFitter(SearchService search, FusionOptions start, int 
         new("cjkTextVector", [0, 0.25, 0.5, 1, 2], o => o.CjkTextVectorWeight ?? o.TextVectorWeight, (o, v) => o with { CjkTextVectorWeight = v }),
         new("cjkImageVector", [0, 0.25, 0.5, 1, 2], o => o.CjkImageVectorWeight ?? o.ImageVectorWeight, (o, v) => o with { CjkImageVectorWeight = v }),
         new("sentenceWords", [0, 2, 3, 4, 5, 6], o => o.SentenceWords, (o, v) => o with { SentenceWords = (int)v }),
+        new("sentenceLexical", [0, 0.25, 0.5, 1, 2, 3, 4], o => o.SentenceLexicalWeight ?? o.LexicalWeight, (o, v) => o with { SentenceLexicalWeight = v }),
+        new("sentenceTitle", [0, 0.5, 1, 2, 3], o => o.SentenceTitleMatchWeight ?? o.TitleMatchWeight, (o, v) => o with { SentenceTitleMatchWeight = v }),
         new("sentenceFuzzy", [0, 0.25, 0.5, 1, 2], o => o.SentenceFuzzyWeight ?? o.FuzzyWeight, (o, v) => o with { SentenceFuzzyWeight = v }),
         new("sentenceTextVector", [0, 0.25, 0.5, 1, 2, 3, 4], o => o.SentenceTextVectorWeight ?? o.TextVectorWeight, (o, v) => o with { SentenceTextVectorWeight = v }),
         new("sentenceImageVector", [0, 0.25, 0.5, 1, 2, 3], o => o.SentenceImageVectorWeight ?? o.ImageVectorWeight, (o, v) => o with { SentenceImageVectorWeight = v }),

@@ -150,8 +150,15 @@ public sealed record FusionOptions
     public string ToJson() => System.Text.Json.JsonSerializer.Serialize(this, Json);
 
     /// <summary>What kind of words <paramref name="words"/> are, for the weights of their lists.</summary>
-    public QueryWords KindOf(string? words) =>
-        string.IsNullOrWhiteSpace(words) ? QueryWords.Keywords : KindOf(CjkScript.IsMostlyCjk(words), TextTokens.Words(words).Count());
+    public QueryWords KindOf(string? words)
+    {
+        var (mostlyCjk, wordCount) = Measure(words);
+        return KindOf(mostlyCjk, wordCount);
+    }
+
+    /// <summary>What <see cref="KindOf(bool, int)"/> reads of a query's words: whether they are mostly CJK, and how many words (outside CJK) they count.</summary>
+    public static (bool MostlyCjk, int WordCount) Measure(string? words) =>
+        string.IsNullOrWhiteSpace(words) ? (false, 0) : (CjkScript.IsMostlyCjk(words), TextTokens.Words(words).Count());
 
     /// <summary>What kind of words a query's are, from whether they are mostly CJK and how many words (outside CJK) they count.</summary>
     public QueryWords KindOf(bool mostlyCjk, int wordCount) =>

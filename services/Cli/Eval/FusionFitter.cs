@@ -3,7 +3,6 @@ using Platform.Contracts.Grains;
 using Platform.Inference;
 using Platform.Inference.Imaging;
 using Platform.Retrieval;
-using Platform.Search;
 
 namespace Platform.Cli.Eval;
 
@@ -80,8 +79,8 @@ public sealed class FusionFitter(SearchService search, FusionOptions start, int 
             foreach (var query in queries)
             {
                 var gathered = await search.GatherAsync(new SearchQuery { Text = query.Query, K = 100 }, everySignal: true, ct);
-                _cases.Add(new Case(set, cutoff, query.Relevant, gathered.Lists, null, null, RuledOut: gathered.RuledOut,
-                    CjkWords: CjkScript.IsMostlyCjk(query.Query), WordCount: TextTokens.Words(query.Query).Count()));
+                var (cjk, words) = FusionOptions.Measure(query.Query);
+                _cases.Add(new Case(set, cutoff, query.Relevant, gathered.Lists, null, null, RuledOut: gathered.RuledOut, CjkWords: cjk, WordCount: words));
                 progress(1);
             }
         }
@@ -99,8 +98,9 @@ public sealed class FusionFitter(SearchService search, FusionOptions start, int 
                 early[share] = [.. lists.Lists.Where(l => l.Signal.StartsWith("composed-", StringComparison.Ordinal))];
             }
             var text = late.Lists.Where(l => l.Signal is "lexical" or "title" or "fuzzy" or "caption").ToList();
+            var (modifierCjk, modifierWords) = FusionOptions.Measure(query.Modifier);
             _cases.Add(new Case(ComposedSet, 1, query.Relevant, text, [.. late.Lists.Where(l => !text.Contains(l))], early, late.Photo, late.RuledOut,
-                CjkScript.IsMostlyCjk(query.Modifier), TextTokens.Words(query.Modifier).Count()));
+                modifierCjk, modifierWords));
             progress(1);
         }
     }

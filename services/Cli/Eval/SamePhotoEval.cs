@@ -55,25 +55,39 @@ public static class SamePhotoEval
         }
 
         var sample = EvalData.Spread(catalog.Where(p => own.ContainsKey(p.Product.Id) && File.Exists(p.ImagePath)).ToList(), Math.Min(limit ?? Sample, Sample));
+        // Each picture is decoded once and written every way; photos[v][k] is sample[k] re-encoded by Variants[v].
+        var photos = Variants.Select(_ => new List<byte[]>(sample.Count)).ToArray();
+        foreach (var p in sample)
+        {
+            using var image = NetVips.Image.NewFromFile(p.ImagePath);
+            for (var v = 0; v < Variants.Length; v++)
+                photos[v].Add(Variants[v].Encode(image));
+        }
         var variants = new List<SamePhotoVariant>();
         var all = new List<double>();
-        foreach (var (name, encode) in Variants)
+        for (var v = 0; v < Variants.Length; v++)
         {
-            var photos = new List<byte[]>();
-            foreach (var p in sample)
-            {
-                using var image = NetVips.Image.NewFromFile(p.ImagePath);
-                photos.Add(encode(image));
-            }
-            var vectors = encoder.EncodeImages(photos);
+            var vectors = encoder.EncodeImages(photos[v]);
             var scores = sample.Select((p, i) => Cosine(vectors[i], own[p.Product.Id])).Order().ToList();
             all.AddRange(scores);
-            variants.Add(new SamePhotoVariant(name, scores.Count, scores.Count == 0 ? 0 : scores[0], Percentile(scores, 0.05), Percentile(scores, 0.5)));
+            variants.Add(new SamePhotoVariant(Variants[v].Name, scores.Count, scores.Count == 0 ? 0 : scores[0], Percentile(scores, 0.05), Percentile(scores, 0.5)));
         }
 
+        // Every pair once; each product's nearest other is the best of the pairs it is in.
         var ids = own.Keys.Order(StringComparer.Ordinal).ToList();
-        var pairs = ids.SelectMany((a, i) => ids.Skip(i + 1).Select(b => (A: a, B: b, Score: Cosine(own[a], own[b])))).ToList();
-        var nearest = ids.Select(a => pairs.Where(p => p.A == a || p.B == a).Select(p => p.Score).DefaultIfEmpty(0).Max()).Order().ToList();
+        var pairs = new List<(string A, string B, double Score)>(ids.Count * (ids.Count - 1) / 2);
+        var best = new double[ids.Count];
+        Array.Fill(best, double.NegativeInfinity);
+        for (var a = 0; a < ids.Count; a++)
+        {
+            for (var b = a + 1; b < ids.Count; b++)
+            {
+                var score = Cosine(own[ids[a]], own[ids[b]]);
+                pairs.Add((ids[a], ids[b], score));
+                (best[a], best[b]) = (Math.Max(best[a], score), Math.Max(best[b], score));
+            }
+        }
+        var nearest = best.Where(double.IsFinite).Order().ToList();
         var titles = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var p in catalog)
             titles.TryAdd(p.Product.Id, p.Product.Title);

@@ -5,8 +5,9 @@
         --pretrained .cache/pretrained --out .cache/shopping-minilm/features.pt [--views 16] [--seed 20261203]
 
 The trunk (models/pretrained/resnet18.py, the packaged ImageNet weights) stays frozen, so its features can be
-computed once: `views` augmented versions of every trained concept's Fluent 3D render (models/train/data.augment at
-224 px, plus low resolution and posterisation here), and, clean as the platform preprocesses them, every render and
+computed once: `views` augmented versions of every trained concept's Fluent 3D render and `flat_views` of each of its
+drawings in three more art styles, Twemoji, Fluent Flat and Fluent Color (so the head learns one place for a concept
+across styles; models/train/data.augment at 224 px, plus low resolution and posterisation here), and, clean as the platform preprocesses them, every render and
 every Noto drawing (the Noto ones only for validation: the Noto style is never trained on). Held-out concepts
 (common.held_out) get clean features only, for the zero-shot validation.
 
@@ -28,6 +29,10 @@ from common import IMAGE_SIZE, STAGE3, STAGE4, held_out, log
 import resnet18  # noqa: E402  (models/pretrained)
 from captions import load_concepts  # noqa: E402  (models/train)
 from data import ImageCache, augment, inference_tensor  # noqa: E402
+
+
+# The trained art styles, as concepts.jsonl's image fields; a view's style is its index here (features.pt "view_styles").
+STYLES = ("fluent", "twemoji", "fluent_flat", "fluent_color")
 
 
 def trunk_features(net, rgb: torch.Tensor, bf16: bool) -> torch.Tensor:
@@ -65,7 +70,12 @@ def main(argv=None):
     parser.add_argument("--concepts", required=True)
     parser.add_argument("--pretrained", default=os.path.join(common.REPO, ".cache", "pretrained"))
     parser.add_argument("--out", required=True)
-    parser.add_argument("--views", type=int, default=16)
+    parser.add_argument("--views", type=int, default=16, help="augmented views of each trained Fluent 3D render")
+    parser.add_argument("--flat-views", type=int, default=8,
+                        help="augmented views of each trained concept's drawing in each of the other styles")
+    parser.add_argument("--reuse", default="",
+                        help="an earlier features.pt: its clean features, and the views of each style it computed "
+                             "with the same seed, count and settings, are taken instead of computed again")
     parser.add_argument("--seed", type=int, default=20261203)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--bf16", type=int, default=1)
@@ -94,30 +104,61 @@ def main(argv=None):
         for i in range(0, len(paths), args.batch):
             yield clean_rgb(paths[i:i + args.batch], IMAGE_SIZE)
 
-    fluent = run(batches_of([concepts[k]["fluent"] for k in with_render]), len(with_render), "clean renders")
     noto_idx = [k for k, c in enumerate(concepts) if c.get("noto")]
-    noto = run(batches_of([concepts[k]["noto"] for k in noto_idx]), len(noto_idx), "clean Noto (validation only)")
+    earlier = torch.load(args.reuse) if args.reuse else None
+    if earlier is not None and (earlier["ids"] != ids or earlier["bf16"] != bool(args.bf16)):
+        raise SystemExit(f"--reuse {args.reuse}: another concept list or precision; compute without it")
+    if earlier is not None and earlier["fluent_concepts"].tolist() == with_render \
+            and earlier["noto_concepts"].tolist() == noto_idx:
+        fluent, noto = earlier["fluent"], earlier["noto"]
+        log(f"clean renders and Noto from {args.reuse}")
+    else:
+        fluent = run(batches_of([concepts[k]["fluent"] for k in with_render]), len(with_render), "clean renders")
+        noto = run(batches_of([concepts[k]["noto"] for k in noto_idx]), len(noto_idx), "clean Noto (validation only)")
 
-    cache = ImageCache([concepts[k]["fluent"] for k in trained], IMAGE_SIZE, int(IMAGE_SIZE * 1.25), log=log)
-    gen = torch.Generator().manual_seed(args.seed)
-    order = torch.arange(len(trained)).repeat(args.views)
-    order = order[torch.randperm(order.numel(), generator=gen)]
+    def reused(key, members, count):
+        """The views of style `key` from --reuse when they were computed exactly as they would be here."""
+        recipe = {"members": members, "count": count, "seed": args.seed + STYLES.index(key)}
+        if earlier is None or earlier.get("recipes", {}).get(key) != recipe:
+            return None
+        rows = earlier["view_styles"] == earlier["styles"].index(key)
+        log(f"  {key}: {int(rows.sum())} views from {args.reuse}")
+        return earlier["views"][rows], earlier["view_concepts"][rows]
 
-    def augmented():
-        for i in range(0, order.numel(), args.batch):
-            idx = order[i:i + args.batch]
-            yield style(augment(cache, idx, gen), gen)
+    def augmented_views(members, key, count, what):
+        """`count` augmented views of each of `members`' `key` image: (features, concept of each row). Each style
+        draws from its own generator (seed + its index in STYLES), so adding a style changes no other's views."""
+        again = reused(key, members, count)
+        if again is not None:
+            return again
+        gen = torch.Generator().manual_seed(args.seed + STYLES.index(key))
+        cache = ImageCache([concepts[k][key] for k in members], IMAGE_SIZE, int(IMAGE_SIZE * 1.25), log=log)
+        order = torch.arange(len(members)).repeat(count)
+        order = order[torch.randperm(order.numel(), generator=gen)]
 
-    views = run(augmented(), order.numel(), "augmented renders")
+        def batches():
+            for i in range(0, order.numel(), args.batch):
+                yield style(augment(cache, order[i:i + args.batch], gen), gen)
+
+        return run(batches(), order.numel(), what), torch.tensor(members, dtype=torch.long)[order]
+
+    members = {key: [k for k, c in enumerate(concepts) if c.get(key) and not held_out(ids[k])] for key in STYLES}
+    counts = {key: args.views if key == "fluent" else args.flat_views for key in STYLES}
+    parts = [augmented_views(members[key], key, counts[key], f"augmented {key} images") for key in STYLES]
+    views, view_concepts = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+    view_styles = torch.cat([torch.full((p[0].shape[0],), s, dtype=torch.long) for s, p in enumerate(parts)])
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     torch.save({
         "ids": ids,
         "fluent_concepts": torch.tensor(with_render), "fluent": fluent,
         "noto_concepts": torch.tensor(noto_idx), "noto": noto,
-        "view_concepts": torch.tensor(trained)[order], "views": views,
+        "view_concepts": view_concepts, "views": views, "view_styles": view_styles, "styles": list(STYLES),
+        "recipes": {key: {"members": members[key], "count": counts[key], "seed": args.seed + STYLES.index(key)}
+                    for key in STYLES},
         "seed": args.seed, "bf16": bool(args.bf16),
     }, args.out)
-    log(f"wrote {args.out}: {views.shape[0]} augmented views, {fluent.shape[0]} renders, {noto.shape[0]} Noto")
+    made = ", ".join(f"{p[0].shape[0]} {key}" for key, p in zip(STYLES, parts))
+    log(f"wrote {args.out}: {views.shape[0]} augmented views ({made}), {fluent.shape[0]} renders, {noto.shape[0]} Noto")
 
 
 if __name__ == "__main__":

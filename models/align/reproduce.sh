@@ -11,8 +11,9 @@
 #   PLATFORM_DATA_CACHE  where models/data/fetch.sh unpacks the emoji data (default <repo>/.cache/emoji-data)
 #   WORK                 teacher embeddings, features, checkpoints (default <repo>/.cache/shopping-minilm)
 #   OUT                  the package folder (default <repo>/models/shopping-minilm)
-#   VIEWS STEPS_IMAGE STEPS_STUDENT SEED   augmented views per render (16), head steps (1000), student steps (4000),
-#                        seed (20261203)
+#   VIEWS FLAT_VIEWS STEPS_IMAGE STEPS_STUDENT SEED   augmented views per 3D render (16) and per flat drawing (8),
+#                        head steps (1000), student steps (4000), seed (20261203)
+#   STUDENT=keep         skip the student stage and keep the package's student (a new image head only)
 # The held-out concepts (15%, models/align/common.py) never reach any stage that trains.
 set -euo pipefail
 
@@ -23,6 +24,8 @@ CACHE="${PLATFORM_DATA_CACHE:-$REPO/.cache/emoji-data}"
 WORK="${WORK:-$REPO/.cache/shopping-minilm}"
 OUT="${OUT:-$REPO/models/shopping-minilm}"
 VIEWS="${VIEWS:-16}"
+FLAT_VIEWS="${FLAT_VIEWS:-8}"
+STUDENT="${STUDENT:-train}"
 STEPS_IMAGE="${STEPS_IMAGE:-1000}"
 STEPS_STUDENT="${STEPS_STUDENT:-4000}"
 SEED="${SEED:-20261203}"
@@ -61,21 +64,24 @@ if run_from teacher; then
   "$PYTHON" models/align/teacher.py --concepts "$CONCEPTS" --out "$WORK/teacher.pt"
 fi
 if run_from features; then
-  stage "features: $VIEWS augmented views per trained render through the frozen ResNet-18"
-  "$PYTHON" models/align/features.py --concepts "$CONCEPTS" --out "$WORK/features.pt" --views "$VIEWS" --seed "$SEED"
+  stage "features: $VIEWS augmented views per trained render, $FLAT_VIEWS per flat drawing, through the frozen ResNet-18"
+  "$PYTHON" models/align/features.py --concepts "$CONCEPTS" --out "$WORK/features.pt" --views "$VIEWS" \
+    --flat-views "$FLAT_VIEWS" --seed "$SEED"
 fi
 if run_from image; then
   stage "image: the head, $STEPS_IMAGE steps"
   "$PYTHON" models/align/train_image.py --features "$WORK/features.pt" --teacher "$WORK/teacher.pt" \
     --concepts "$CONCEPTS" --out "$WORK/image_head.pt" --steps "$STEPS_IMAGE" --seed "$SEED"
 fi
-if run_from student; then
+if run_from student && [[ "$STUDENT" != keep ]]; then
   stage "student: bilingual text tower distilled from MiniLM, $STEPS_STUDENT steps"
   "$PYTHON" models/align/train_student.py --concepts "$CONCEPTS" --teacher "$WORK/teacher.pt" \
     --out "$WORK/student" --steps "$STEPS_STUDENT" --seed "$SEED"
 fi
 if run_from export; then
   stage "export to $OUT and build the towers"
-  "$PYTHON" models/align/write_package.py --work "$WORK" --concepts "$CONCEPTS" --out "$OUT"
+  keep=()
+  [[ "$STUDENT" == keep ]] && keep=(--keep-student)
+  "$PYTHON" models/align/write_package.py --work "$WORK" --concepts "$CONCEPTS" --out "$OUT" "${keep[@]}"
 fi
 stage "done in $(( (SECONDS - began) / 60 )) min"

@@ -8,8 +8,9 @@
 Head (ImageHead): sqrt of the trunk features (they are post-ReLU; the square root evens out their heavy tail),
 standardised per dimension, then a residual MLP: W2 gelu(W1 x) + Ws x, L2-normalised to 384.
 
-Each step takes `batch` distinct trained concepts, two cached augmented views of each concept's render and one of
-its English captions (a group by the captions.py weights renormalised over the English groups, then a caption).
+Each step takes `batch` distinct trained concepts, two cached augmented views of each concept (of its Fluent 3D
+render or its Twemoji drawing; with probability `--cross-style` one of each, where it has both) and one of its English
+captions (a group by the captions.py weights renormalised over the English groups, then a caption).
 Loss: symmetric InfoNCE image <-> caption (a caption several concepts own counts each of them as a positive),
 plus `--view-weight` x InfoNCE between the two views (keeps instances apart, so image-to-image search still tells
 apart concepts it never saw), plus `--name-weight` x cross-entropy of each view against every trained concept's
@@ -56,6 +57,15 @@ class ImageHead(torch.nn.Module):
         if dropout:
             x = F.dropout(x, dropout, training=True)
         return F.normalize(self.fc2(F.gelu(self.fc1(x), approximate="tanh")) + self.skip(x), dim=-1)
+
+
+def view_pair(by_style, rows, cross_style, rng):
+    """Two distinct view rows of one concept: `by_style` its rows per art style, `rows` all of them. With probability
+    `cross_style`, where it has two styles or more, two styles are drawn and a view of each."""
+    if len(by_style) > 1 and rng.random() < cross_style:
+        first, second = rng.sample(list(by_style.values()), 2)
+        return rng.choice(first), rng.choice(second)
+    return tuple(rng.sample(rows, 2))
 
 
 def recall(queries, gallery, targets, ks=(1, 10)):
@@ -106,6 +116,10 @@ def main(argv=None):
     parser.add_argument("--hidden", type=int, default=1024)
     parser.add_argument("--view-weight", type=float, default=1.0)
     parser.add_argument("--name-weight", type=float, default=0.0)
+    parser.add_argument("--styles", default="",
+                        help="experiments: the art styles to train on, of features.pt's (default: all it has)")
+    parser.add_argument("--cross-style", type=float, default=0.5,
+                        help="probability that a concept's two views are one render and one drawing, where it has both")
     parser.add_argument("--dropout", type=float, default=0.3, help="feature dropout on the standardised input")
     parser.add_argument("--without", default="", help="experiments: feature groups to leave out (avg4, max4, avg3)")
     parser.add_argument("--seed", type=int, default=20261203)
@@ -124,9 +138,18 @@ def main(argv=None):
     text = F.normalize(teacher["embeddings"].float(), dim=-1)
 
     views, view_concepts = feats["views"], feats["view_concepts"]
-    rows_of = {}
+    styles = feats.get("view_styles", torch.zeros(views.shape[0], dtype=torch.long)).tolist()
+    style_names = feats.get("styles", ["fluent"])
+    wanted = set(filter(None, args.styles.split(","))) or set(style_names)
+    if wanted - set(style_names):
+        raise SystemExit(f"--styles: {', '.join(sorted(wanted - set(style_names)))} not in the features "
+                         f"(they have {', '.join(style_names)})")
+    rows_of, style_rows = {}, {}
     for row, k in enumerate(view_concepts.tolist()):
+        if style_names[styles[row]] not in wanted:
+            continue
         rows_of.setdefault(k, []).append(row)
+        style_rows.setdefault(k, {}).setdefault(styles[row], []).append(row)
     trained = sorted(rows_of)
     if any(held_out(feats["ids"][k]) for k in trained):
         raise SystemExit("the feature cache has views of held-out concepts")
@@ -147,7 +170,8 @@ def main(argv=None):
     name_row = {k: i for i, k in enumerate(trained)}
 
     head = ImageHead(args.hidden, text.shape[1])
-    sample = views[torch.randperm(views.shape[0])[:8192]].float().clamp(min=0).sqrt()
+    used = torch.tensor(sorted(r for rows in rows_of.values() for r in rows))
+    sample = views[used[torch.randperm(used.numel())[:8192]]].float().clamp(min=0).sqrt()
     head.mean.copy_(sample.mean(0))
     head.std.copy_(sample.std(0).clamp(min=1e-3))
     scale = torch.nn.Parameter(torch.tensor(math.log(1 / 0.05)))
@@ -177,7 +201,7 @@ def main(argv=None):
         batch = rng.sample(trained, min(args.batch, len(trained)))
         first, second, captions = [], [], []
         for k in batch:
-            a, b = rng.sample(rows_of[k], 2)
+            a, b = view_pair(style_rows[k], rows_of[k], args.cross_style, rng)
             first.append(a)
             second.append(b)
             group = rng.choices(EN_GROUPS, weights)[0]

@@ -2,7 +2,7 @@
 """Writes the committed part of the shopping-minilm package from the trained image head and student, then builds it.
 
     /usr/bin/python3 models/align/write_package.py --work .cache/shopping-minilm --concepts .cache/emoji-data/dataset/concepts.jsonl \\
-        [--out models/shopping-minilm] [--pretrained .cache/pretrained]
+        [--out models/shopping-minilm] [--pretrained .cache/pretrained] [--keep-student]
 
 Committed (small): model.json, image_head.onnx (the head on the frozen trunk's features, float16 matrices),
 text_encoder_cjk.onnx + vocab.json + merges.txt (the bilingual student and its BPE), heldout.json (the concepts
@@ -10,6 +10,10 @@ never trained on), training.json (configurations and validation histories), refe
 must reproduce) and build.json (checksums of what package.py builds). Then package.py writes the large towers
 (text_encoder.onnx, image_encoder.onnx, vocab.txt) from the restored NuGet packages, and the reference values are
 computed here with the torch modules those files are equivalent to.
+
+--keep-student writes a new image head into a package whose student is already there: the student's files, its
+reference values and its training record stay as they are (a retrained student would be a new 11 MB file in git
+for the same tower).
 """
 
 import argparse
@@ -19,6 +23,7 @@ import shutil
 import sys
 
 import numpy as np
+import onnx
 import torch
 
 import common
@@ -55,29 +60,16 @@ def mostly_cjk(text):
     return cjk > 0 and 4 * cjk >= other
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--work", default=os.path.join(common.REPO, ".cache", "shopping-minilm"))
-    parser.add_argument("--concepts", required=True)
-    parser.add_argument("--out", default=package.DEFAULT_PACKAGE)
-    parser.add_argument("--pretrained", default=package.DEFAULT_PRETRAINED)
-    args = parser.parse_args(argv)
-    torch.set_num_threads(max(1, min(os.cpu_count() or 1, 16)))
-    os.makedirs(args.out, exist_ok=True)
+class Student:
+    """The exported student: its torch tower (for the reference values), tokenizer, config and training record."""
 
-    # The image head.
-    saved = torch.load(os.path.join(args.work, "image_head.pt"))
-    head = ImageHead(saved["hidden"])
-    head.load_state_dict(saved["state"])
-    head.eval()
-    t = {k: v.detach().double().numpy() for k, v in head.state_dict().items()}
-    model = package.head_model(t["fc1.weight"], t["fc1.bias"], t["fc2.weight"], t["fc2.bias"], t["skip.weight"],
-                               t["mean"], t["std"])
+    def __init__(self, module, tokenizer, cfg, record):
+        self.module, self.tokenizer, self.cfg, self.record = module, tokenizer, cfg, record
+
+
+def export_student(student_dir, out):
+    """Exports the trained student in `student_dir` to `out` (the CJK tower and its BPE) and checks the tower."""
     import onnx
-    onnx.save(model, os.path.join(args.out, "image_head.onnx"))
-
-    # The student.
-    student_dir = os.path.join(args.work, "student")
     state = torch.load(os.path.join(student_dir, "student.pt"))
     cfg = Config(**state["config"])
     student = TextEncoder(cfg)
@@ -90,15 +82,57 @@ def main(argv=None):
     ids = torch.zeros(2, cfg.context_length, dtype=torch.long)
     ids[:, 0], ids[:, 1] = tokenizer.sot, tokenizer.eot
     with torch.no_grad():
-        cjk_module = onnx_towers.export_tower(TextTower(student, cfg).eval(), ids, os.path.join(args.out, CJK_TOWER),
-                                              onnx_towers.TEXT_INPUT, cfg.embed_dim)
-    onnx_towers.check_signature(os.path.join(args.out, CJK_TOWER), onnx_towers.TEXT_INPUT, onnx.TensorProto.INT64,
+        module = onnx_towers.export_tower(TextTower(student, cfg).eval(), ids, os.path.join(out, CJK_TOWER),
+                                          onnx_towers.TEXT_INPUT, cfg.embed_dim)
+    onnx_towers.check_signature(os.path.join(out, CJK_TOWER), onnx_towers.TEXT_INPUT, onnx.TensorProto.INT64,
                                 [cfg.context_length], cfg.embed_dim)
     for name in ("vocab.json", "merges.txt"):
-        shutil.copyfile(os.path.join(student_dir, "tokenizer", name), os.path.join(args.out, name))
+        shutil.copyfile(os.path.join(student_dir, "tokenizer", name), os.path.join(out, name))
     with torch.no_grad():
         sample = torch.tensor([tokenizer.encode_for_model(s, cfg.context_length) for s in ["跑步鞋", "红色 连衣裙", "a" * 200]])
-        check_batches(cjk_module, sample, cfg.embed_dim, "student tower")
+        check_batches(module, sample, cfg.embed_dim, "student tower")
+    record = {"config": state["config"], "args": state["args"], "validation": state["history"]}
+    return Student(module, tokenizer, cfg, record)
+
+
+def kept_student(out):
+    """What the package in `out` already records of its student: context, training record, reference values."""
+    for name in (CJK_TOWER, "vocab.json", "merges.txt", "model.json", "training.json", "reference.json"):
+        if not os.path.isfile(os.path.join(out, name)):
+            raise SystemExit(f"--keep-student: {os.path.join(out, name)} is missing; export a trained student first")
+
+    def read(name):
+        with open(os.path.join(out, name), encoding="utf-8") as f:
+            return json.load(f)
+
+    manifest, training, reference = read("model.json"), read("training.json"), read("reference.json")
+    return {"context": manifest["cjk_text"]["context_length"], "record": training["student"],
+            "references": {item["text"]: item for item in reference["texts"] if item["tower"] == "cjk"}}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--work", default=os.path.join(common.REPO, ".cache", "shopping-minilm"))
+    parser.add_argument("--concepts", required=True)
+    parser.add_argument("--out", default=package.DEFAULT_PACKAGE)
+    parser.add_argument("--pretrained", default=package.DEFAULT_PRETRAINED)
+    parser.add_argument("--keep-student", action="store_true",
+                        help="keep the package's student (text_encoder_cjk.onnx, its BPE and reference values)")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(max(1, min(os.cpu_count() or 1, 16)))
+    os.makedirs(args.out, exist_ok=True)
+
+    # The image head.
+    saved = torch.load(os.path.join(args.work, "image_head.pt"))
+    head = ImageHead(saved["hidden"])
+    head.load_state_dict(saved["state"])
+    head.eval()
+    t = {k: v.detach().double().numpy() for k, v in head.state_dict().items()}
+    model = package.head_model(t["fc1.weight"], t["fc1.bias"], t["fc2.weight"], t["fc2.bias"], t["skip.weight"],
+                               t["mean"], t["std"])
+    kept = kept_student(args.out) if args.keep_student else None
+    onnx.save(model, os.path.join(args.out, "image_head.onnx"))
+    student = None if kept else export_student(os.path.join(args.work, "student"), args.out)
 
     concepts = load_concepts(args.concepts)
     held = sorted(c["unified"] for c in concepts if held_out(c["unified"]))
@@ -123,7 +157,7 @@ def main(argv=None):
         "context_length": MINILM_CONTEXT,
         "tokenizer": {"kind": "wordpiece", "vocab": "vocab.txt", "lowercase": True},
         **onnx_towers.manifest_fields(),
-        "cjk_text": {"text_tower": CJK_TOWER, "context_length": cfg.context_length,
+        "cjk_text": {"text_tower": CJK_TOWER, "context_length": student.cfg.context_length if student else kept["context"],
                      "tokenizer": {"kind": "clip-bpe", "vocab": "vocab.json", "merges": "merges.txt"},
                      "text_input": onnx_towers.TEXT_INPUT, "text_output": onnx_towers.OUTPUT},
     }
@@ -133,7 +167,7 @@ def main(argv=None):
 
     image_history = saved["history"]
     training = {"image_head": {"config": saved["config"], "validation": image_history},
-                "student": {"config": state["config"], "args": state["args"], "validation": state["history"]},
+                "student": student.record if student else kept["record"],
                 "held_out_concepts": len(held)}
     with open(os.path.join(args.out, "training.json"), "w", encoding="utf-8", newline="\n") as f:
         json.dump(training, f, indent=1, ensure_ascii=False)
@@ -148,9 +182,11 @@ def main(argv=None):
     items = []
     with torch.no_grad():
         for text in REFERENCE_TEXTS:
-            if mostly_cjk(text):
-                row = tokenizer.encode_for_model(text, cfg.context_length)
-                emb = cjk_module(torch.tensor([row]))[0]
+            if mostly_cjk(text) and student is None:
+                items.append(kept["references"][text])
+            elif mostly_cjk(text):
+                row = student.tokenizer.encode_for_model(text, student.cfg.context_length)
+                emb = student.module(torch.tensor([row]))[0]
                 items.append({"text": text, "tower": "cjk", "input_ids": [i for i in row if i != 0],
                               "embedding_first8": [float(v) for v in emb[:8]]})
             else:

@@ -11,7 +11,11 @@ JSON object a line:
     name_en, tags_en                            emojibase-data en (name_en falls back to emoji.json's name)
     name_zh, tags_zh, group_zh, subgroup_zh     emojibase-data zh (names of groups from zh/messages.json)
     fluent                                      absolute path of the Fluent 3D .webp, or null
+    fluent_flat, fluent_color                   absolute path of the Fluent Flat / Fluent Color drawing rasterised to
+                                                a 256 px .png (from the package's .svg by rsvg-convert, librsvg2-bin),
+                                                or null
     noto                                        absolute path of the Noto 64 px .png, or null
+    twemoji                                     absolute path of the Twemoji 64 px .png, or null
 
 The cache is $PLATFORM_DATA_CACHE, or <repo>/.cache/emoji-data.
 """
@@ -19,6 +23,8 @@ The cache is $PLATFORM_DATA_CACHE, or <repo>/.cache/emoji-data.
 import collections
 import json
 import os
+import shutil
+import subprocess
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -27,7 +33,13 @@ CACHE = os.path.abspath(os.environ.get("PLATFORM_DATA_CACHE") or os.path.join(RE
 DATASOURCE = os.path.join(CACHE, "emoji-datasource-google")
 EMOJIBASE = os.path.join(CACHE, "emojibase-data")
 FLUENT_ASSETS = os.path.join(CACHE, "fluent-emoji-3d", "assets")
+# The two flat Fluent styles ship as SVG: concepts.jsonl field -> the package folder under the cache.
+SVG_STYLES = {"fluent_flat": "fluent-emoji-flat", "fluent_color": "fluent-emoji-modern"}
+RASTER_SIZE = 256
+UNRENDERED = []  # drawings rsvg-convert could not render, for the report
 NOTO_IMAGES = os.path.join(DATASOURCE, "img", "google", "64")
+# emoji-datasource-twitter names its images as emoji-datasource-google does (emoji.json's `image`).
+TWEMOJI_IMAGES = os.path.join(CACHE, "emoji-datasource-twitter", "img", "twitter", "64")
 OUTPUT = os.path.join(CACHE, "dataset", "concepts.jsonl")
 
 SKIPPED_CATEGORIES = {"Component"}
@@ -97,14 +109,16 @@ class Emojibase:
         return self.subgroup_by_key.get(slug(subcategory))
 
 
-def fluent_index():
+def fluent_index(folder, extension):
     """Fluent files by exact lower-case name and by FE0F-less key (exact names win)."""
     exact, loose = {}, {}
-    for name in sorted(os.listdir(FLUENT_ASSETS)):
-        if not name.endswith(".webp"):
+    if not os.path.isdir(folder):
+        sys.exit(f"build_dataset.py: {folder} is missing; run models/data/fetch.sh first")
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(extension):
             continue
-        stem = name[: -len(".webp")]
-        path = os.path.join(FLUENT_ASSETS, name)
+        stem = name[: -len(extension)]
+        path = os.path.join(folder, name)
         exact[stem.lower()] = path
         key = key_of(stem)
         # Prefer the fully-qualified spelling when both it and a FE0F-less one exist.
@@ -124,11 +138,38 @@ def find_fluent(index, codes):
     return None
 
 
+def rasterised(svg):
+    """The drawing `svg` as a RASTER_SIZE px PNG in a png256/ folder beside its assets/, rendered once
+    (rsvg-convert is deterministic for a given librsvg)."""
+    if svg is None:
+        return None
+    folder = os.path.join(os.path.dirname(os.path.dirname(svg)), "png256")
+    target = os.path.join(folder, os.path.basename(svg)[: -len(".svg")] + ".png")
+    if not os.path.isfile(target):
+        os.makedirs(folder, exist_ok=True)
+        partial = target + ".partial"
+        size = str(RASTER_SIZE)
+        done = subprocess.run(["rsvg-convert", "-w", size, "-h", size, "-f", "png", "-o", partial, svg],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            # A few drawings' filters defeat librsvg ("rendering error: NoMemory"): the concept goes without.
+            UNRENDERED.append(f"{os.path.basename(svg)} ({done.stderr.strip().splitlines()[-1][-60:]})")
+            if os.path.exists(partial):
+                os.remove(partial)
+            return None
+        os.replace(partial, target)
+    return target
+
+
 def main():
+    if shutil.which("rsvg-convert") is None:
+        sys.exit("build_dataset.py: rsvg-convert is required to rasterise the Fluent Flat drawings "
+                 "(apt-get install librsvg2-bin; .ci/setup installs it)")
     datasource = load_json(os.path.join(DATASOURCE, "emoji.json"))
     en = Emojibase("en")
     zh = Emojibase("zh")
-    fluent = fluent_index()
+    fluent = fluent_index(FLUENT_ASSETS, ".webp")
+    drawings = {key: fluent_index(os.path.join(CACHE, folder, "assets"), ".svg") for key, folder in SVG_STYLES.items()}
 
     concepts = []
     for item in sorted(datasource, key=lambda e: e["sort_order"]):
@@ -140,6 +181,7 @@ def main():
         entry_en = en.find(codes)
         entry_zh = zh.find(codes)
         noto = os.path.join(NOTO_IMAGES, item["image"]) if item.get("image") else None
+        twemoji = os.path.join(TWEMOJI_IMAGES, item["image"]) if item.get("image") else None
         concepts.append({
             "unified": unified,
             "emoji": emoji_of(unified),
@@ -152,7 +194,9 @@ def main():
             "group_zh": zh.group_name(entry_zh, category),
             "subgroup_zh": zh.subgroup_name(entry_zh, item["subcategory"]),
             "fluent": find_fluent(fluent, codes),
+            **{key: rasterised(find_fluent(index, codes)) for key, index in drawings.items()},
             "noto": noto if noto and os.path.isfile(noto) else None,
+            "twemoji": twemoji if twemoji and os.path.isfile(twemoji) else None,
             "_en_matched": entry_en is not None,
         })
 
@@ -172,13 +216,16 @@ def report(concepts):
     per_category = collections.OrderedDict()
     for c in concepts:
         per_category.setdefault(c["category"], []).append(c)
-    header = f"{'category':<20} {'concepts':>8} {'fluent':>7} {'noto':>6} {'zh name':>8} {'en label':>8}"
+    header = (f"{'category':<20} {'concepts':>8} {'fluent':>7} {'flat':>6} {'color':>6} {'noto':>6} {'twemoji':>8} "
+              f"{'zh name':>8} {'en label':>8}")
     print(header)
     print("-" * len(header))
 
     def row(name, items):
         print(f"{name:<20} {len(items):>8} {sum(1 for c in items if c['fluent']):>7} "
-              f"{sum(1 for c in items if c['noto']):>6} {sum(1 for c in items if c['name_zh']):>8} "
+              f"{sum(1 for c in items if c['fluent_flat']):>6} {sum(1 for c in items if c['fluent_color']):>6} "
+              f"{sum(1 for c in items if c['noto']):>6} {sum(1 for c in items if c['twemoji']):>8} "
+              f"{sum(1 for c in items if c['name_zh']):>8} "
               f"{sum(1 for c in items if c['_en_matched']):>8}")
 
     for category, items in per_category.items():
@@ -186,6 +233,8 @@ def report(concepts):
     print("-" * len(header))
     row("total", concepts)
 
+    if UNRENDERED:
+        print(f"\nSVG drawings rsvg-convert could not render, left out ({len(UNRENDERED)}): " + ", ".join(UNRENDERED))
     no_zh = [c for c in concepts if not c["name_zh"]]
     if no_zh:
         print(f"\nwithout a zh name ({len(no_zh)}): " + ", ".join(f"{c['unified']} {c['name_en']}" for c in no_zh))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fetches the three npm packages the training data and the demo catalog are built from, checks each tarball
+# Fetches the six npm packages the training data and the demo catalog are built from, checks each tarball
 # against the sha512 integrity pinned below, and unpacks it. Idempotent: what is already there is kept.
 #
 #   bash models/data/fetch.sh
@@ -16,7 +16,10 @@ CACHE="${PLATFORM_DATA_CACHE:-$REPO/.cache/emoji-data}"
 # spec | folder under the cache | tarball file name npm pack writes | dist.integrity from the registry
 PACKAGES=(
   "@lobehub/fluent-emoji-3d@1.1.0|fluent-emoji-3d|lobehub-fluent-emoji-3d-1.1.0.tgz|sha512-Wlq2lVStTnr8BDpIJ0pEnTKO4LuDxxqTEhTvRtD1DLRF0me7ogeRQjKoehDHXuVJ2Qaecgl5wRBv60lUAG3h7g=="
+  "@lobehub/fluent-emoji-flat@1.1.0|fluent-emoji-flat|lobehub-fluent-emoji-flat-1.1.0.tgz|sha512-lPYCg8+N56MIj+iOgeBeH6AF0tneXxJCvgi41rOTjAWpA5rU2WUcmU1fiIXouEe8GrSTarWCYLY2ML+rdLRHsg=="
+  "@lobehub/fluent-emoji-modern@1.0.0|fluent-emoji-modern|lobehub-fluent-emoji-modern-1.0.0.tgz|sha512-YdZEgLC/vh29uDEl440q3W2vN50FdUFarQoKUHH9Clzx61/wW6mImLJywVBMKQPa3+GL59j3NvOlTLhH4rxleA=="
   "emoji-datasource-google@16.0.0|emoji-datasource-google|emoji-datasource-google-16.0.0.tgz|sha512-ZRexfzs7MVoLnmzZmNsO4TKhnAJp5D++Vm6PpUpH/jEQQlemp3l88CjZ+DoZ2faM9R4QxZkOPJCoT8DlPhfQ3A=="
+  "emoji-datasource-twitter@16.0.0|emoji-datasource-twitter|emoji-datasource-twitter-16.0.0.tgz|sha512-7F+uCuHH+7Qnrc15P5tnbvKkg9E6tlzi4MnT2uW1RlN4pLYTza6cP/dstIfSDMtpjFLWuZewWg8jBbuL2eyELQ=="
   "emojibase-data@17.0.0|emojibase-data|emojibase-data-17.0.0.tgz|sha512-Yvgb5AWoHViHV/gq1qr5ZAarcBip+B27/ZLRsUJkbgAEaLlZ/fof9g882LTpmEpyhBNEC0m2SEmItljHsTygjA=="
 )
 

@@ -21,7 +21,8 @@ import onnx  # noqa: E402
 import package  # noqa: E402
 import torch  # noqa: E402
 from onnx import numpy_helper  # noqa: E402
-from train_image import ImageHead  # noqa: E402
+import write_package  # noqa: E402
+from train_image import ImageHead, view_pair  # noqa: E402
 
 CACHE = os.environ.get("PLATFORM_PRETRAINED_CACHE") or os.path.join(fp.REPO, ".cache", "pretrained")
 
@@ -109,6 +110,48 @@ class TowerTests(unittest.TestCase):
             shutil.copyfile(os.path.join(CACHE, "resnet18", "ResNetPreprocess.onnx"), os.path.join(tmp, "ResNetPreprocess.onnx"))
             with self.assertRaisesRegex(package.BuildError, "ReLU347_Output_0"):
                 package.image_tower(tmp, os.path.join(tmp, "missing-head.onnx"))
+
+
+class ViewPairTests(unittest.TestCase):
+    def test_cross_style_pairs_take_one_view_of_each_of_two_styles(self):
+        import random
+        rng = random.Random(5)
+        by_style = {0: [0, 1, 2, 3], 1: [10, 11], 2: [20, 21]}
+        rows = [r for v in by_style.values() for r in v]
+        style_of = {r: s for s, v in by_style.items() for r in v}
+        for _ in range(200):
+            a, b = view_pair(by_style, rows, 1.0, rng)
+            self.assertNotEqual(style_of[a], style_of[b])
+
+    def test_one_style_or_no_cross_draws_two_distinct_views_of_the_concept(self):
+        import random
+        rng = random.Random(6)
+        for by_style, cross in (({0: [4, 5, 6]}, 1.0), ({0: [4, 5], 1: [7, 8]}, 0.0)):
+            rows = [r for v in by_style.values() for r in v]
+            for _ in range(100):
+                a, b = view_pair(by_style, rows, cross, rng)
+                self.assertNotEqual(a, b)
+                self.assertIn(a, rows)
+                self.assertIn(b, rows)
+
+
+class KeepStudentTests(unittest.TestCase):
+    def test_keeping_the_student_of_a_package_without_one_is_refused_before_anything_is_written(self):
+        with tempfile.TemporaryDirectory() as out:
+            with open(os.path.join(out, "model.json"), "w", encoding="utf-8") as f:
+                f.write("{}")
+            with self.assertRaises(SystemExit) as caught:
+                write_package.kept_student(out)
+            self.assertIn("text_encoder_cjk.onnx is missing", str(caught.exception))
+            self.assertEqual(["model.json"], os.listdir(out))
+
+    def test_the_committed_package_keeps_its_student_reference_values(self):
+        out = os.path.join(fp.REPO, "models", "shopping-minilm")
+        kept = write_package.kept_student(out)
+        cjk = [t for t in write_package.REFERENCE_TEXTS if write_package.mostly_cjk(t)]
+        self.assertEqual(sorted(cjk), sorted(kept["references"]))
+        self.assertTrue(all(item["tower"] == "cjk" for item in kept["references"].values()))
+        self.assertEqual(32, kept["context"])
 
 
 if __name__ == "__main__":
